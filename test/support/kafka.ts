@@ -1,0 +1,36 @@
+/**
+ * Test helpers around scripts/kafka.sh: the project's own harness for a real Apache Kafka broker.
+ */
+import { execFile } from "node:child_process";
+import { connect } from "node:net";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const KAFKA_SCRIPT = `${REPO_ROOT}scripts/kafka.sh`;
+export const SINGLE_BROKER = { host: "127.0.0.1", port: 9092 } as const;
+export const CLUSTER_BROKERS = [19092, 19093, 19094].map((port) => ({ host: "127.0.0.1", port }));
+
+/** Runs `scripts/kafka.sh ARGS…` and returns its stdout. */
+export async function kafkaScript(...args: string[]): Promise<string> {
+  const { stdout } = await run("bash", [KAFKA_SCRIPT, ...args], { cwd: REPO_ROOT, maxBuffer: 16 << 20 });
+  return stdout;
+}
+
+/** The Java classpath holding the broker's jars (fetched on first use). */
+export async function kafkaClasspath(): Promise<string> {
+  return (await kafkaScript("classpath")).trim();
+}
+
+/** True when something accepts TCP connections on host:port. */
+export function isListening(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (result: boolean) => { socket.destroy(); resolve(result); };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { crc32c } from "../../src/entry/node.ts";
+import { javaHashes, randomBytes, seededRandom } from "../support/java-oracle.ts";
+
+const ascii = (text: string) => new TextEncoder().encode(text);
+
+describe("crc32c", () => {
+  // RFC 3720 (iSCSI), appendix B.4.
+  it("matches the RFC 3720 test vectors", () => {
+    expect(crc32c(new Uint8Array(32))).toBe(0x8a9136aa);
+    expect(crc32c(new Uint8Array(32).fill(0xff))).toBe(0x62a8ab43);
+    expect(crc32c(Uint8Array.from({ length: 32 }, (_, i) => i))).toBe(0x46dd794e);
+    expect(crc32c(Uint8Array.from({ length: 32 }, (_, i) => 31 - i))).toBe(0x113fdb5c);
+    const iscsiReadPdu = Uint8Array.from([
+      0x01, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x18,
+      0x28, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    ]);
+    expect(crc32c(iscsiReadPdu)).toBe(0xd9963a56);
+  });
+
+  it("returns unsigned values and handles empty input", () => {
+    expect(crc32c(ascii("123456789"))).toBe(0xe3069283);
+    expect(crc32c(new Uint8Array(0))).toBe(0);
+  });
+
+  it("checksums a view without reading outside it", () => {
+    const backing = ascii("xx123456789yy");
+    expect(crc32c(backing.subarray(2, 11))).toBe(0xe3069283);
+  });
+
+  it("agrees with java.util.zip.CRC32C on random data, including inputs that grow the core's memory", async () => {
+    const seed = Date.now() >>> 0;
+    const random = seededRandom(seed);
+    const inputs = Array.from({ length: 400 }, (_, i) =>
+      randomBytes(random, i < 390 ? Math.floor(random() * 4096) : 1 << (17 + (i % 4))),
+    );
+    const expected = await javaHashes(inputs);
+    const mismatches = inputs.flatMap((input, i) =>
+      crc32c(input) === expected[i]!.crc32c ? [] : [{ length: input.length, index: i }],
+    );
+    expect(mismatches, `seed ${seed}`).toEqual([]);
+  });
+
+  it("rejects what is not bytes with a TypeError", () => {
+    expect(() => crc32c("abc" as unknown as Uint8Array)).toThrow(TypeError);
+  });
+});
