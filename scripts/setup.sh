@@ -43,8 +43,10 @@ ensure_npm_dependencies() {
     say "npm dependencies are installed"
     return
   fi
-  act "installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  # Not `npm ci`: npm 11 leaves other platforms' optional packages (deno, workerd and bun ship one
+  # per OS) out of the lockfile and then ci refuses it as out of sync. install keeps the lockfile.
+  act "installing npm dependencies"
+  npm install --no-audit --no-fund --loglevel=error
 }
 
 # The reference toolchain for the WASM core is Debian's rustc-web (see scripts/build-wasm.sh);
