@@ -40,7 +40,7 @@ function report(title: string, unit: string, rows: Array<[string, number]>): voi
   console.log(`\n${title}`);
   for (const [name, value] of rows) {
     const ratio = name === rows[0]![0] ? "" : `   core is ${(core / value).toFixed(2)}x`;
-    console.log(`  ${name.padEnd(34)} ${formatRate(value, unit).padStart(14)}${ratio}`);
+    console.log(`  ${name.padEnd(40)} ${formatRate(value, unit).padStart(14)}${ratio}`);
   }
 }
 
