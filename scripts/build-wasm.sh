@@ -24,6 +24,9 @@ log() { printf '[build-wasm] %s\n' "$*" >&2; }
 WASM_OPT_FEATURES=(--enable-bulk-memory --enable-sign-ext --enable-mutable-globals
   --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types)
 
+# The host restores the stack pointer after a trap so the instance stays usable (src/core/instance.ts).
+LINK_FLAGS="-Clink-arg=--export=__stack_pointer"
+
 remap_flags() {
   local registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
   printf '%s ' "--remap-path-prefix=$registry=/crates" \
@@ -34,7 +37,7 @@ remap_flags() {
 # Debian's rustc-web can build std for wasm32 itself (RUSTC_BOOTSTRAP unlocks -Zbuild-std).
 build_with_debian_toolchain() {
   PATH="/usr/bin:$PATH" RUSTC_BOOTSTRAP=1 \
-    RUSTFLAGS="$(remap_flags) -Zunstable-options -Cpanic=immediate-abort" \
+    RUSTFLAGS="$(remap_flags) $LINK_FLAGS -Zunstable-options -Cpanic=immediate-abort" \
     cargo build --quiet --release --locked --manifest-path "$crate/Cargo.toml" \
     --target wasm32-unknown-unknown --target-dir "$target_dir" -Zbuild-std=std,panic_abort
   echo "rustc: $(/usr/bin/rustc --version)"
@@ -43,7 +46,7 @@ build_with_debian_toolchain() {
 # A rustup toolchain with the wasm32 target also builds a working core, but not byte-identical
 # to the committed one (different compiler and a prebuilt std).
 build_with_rustup_target() {
-  RUSTFLAGS="$(remap_flags)" cargo build --quiet --release --locked \
+  RUSTFLAGS="$(remap_flags) $LINK_FLAGS" cargo build --quiet --release --locked \
     --manifest-path "$crate/Cargo.toml" --target wasm32-unknown-unknown --target-dir "$target_dir"
   echo "rustc: $(rustc --version) (rustup; not the reference toolchain)"
 }

@@ -5,12 +5,23 @@
  */
 export { crc32c, murmur2, murmur2Batch, partitionForKey, partitionsForKeys, type Key } from "./hashing.ts";
 export { init, initSync, isReady } from "./core/instance.ts";
+export { decodeRecordBatches, type DecodeOptions } from "./records/decode.ts";
+export { encodeRecordBatch, type BatchOptions, type Bytes, type HeaderInput, type RecordInput } from "./records/encode.ts";
+export { RecordSet } from "./records/record-set.ts";
+export type { CompressionCodec, DecodedRecord, RecordBatchInfo, RecordHeader } from "./records/types.ts";
+export { OffsetTracker, type AckResult, type OffsetTrackerStats } from "./offsets/offset-tracker.ts";
 export type { SyncWasmSource, WasmSource } from "./core/loader.ts";
 export { ABI_VERSION } from "./core/abi.ts";
 export {
+  CorruptRecordError,
+  type CorruptRecordReason,
+  OffsetTrackerError,
+  type OffsetTrackerErrorCode,
   TributaryError,
+  UnsupportedMessageFormatError,
   WasmAbiMismatchError,
   WasmLoadError,
   WasmNotReadyError,
   WasmOutOfMemoryError,
+  WasmTrapError,
 } from "./errors.ts";

@@ -7,7 +7,7 @@
  */
 import type { CoreExports } from "./abi.ts";
 import { instantiateCore, instantiateCoreSync, type SyncWasmSource, type WasmSource } from "./loader.ts";
-import { WasmLoadError, WasmNotReadyError, WasmOutOfMemoryError } from "../errors.ts";
+import { WasmLoadError, WasmNotReadyError, WasmOutOfMemoryError, WasmTrapError } from "../errors.ts";
 
 export interface DefaultSource {
   /** Returns the core without waiting (a file read, a module import), when the runtime can. */
@@ -73,12 +73,32 @@ export class Core {
   private view: Uint8Array;
   private scratchPtr = 0;
   private scratchLen = 0;
+  private readonly restingStackPointer: number;
 
   constructor(exports: CoreExports) {
     // The core's arrays are little-endian; typed-array views over its memory assume the host is too.
     if (!littleEndianHost) throw new WasmLoadError("Tributary's WebAssembly core needs a little-endian host");
     this.exports = exports;
     this.view = new Uint8Array(exports.memory.buffer);
+    this.restingStackPointer = exports.__stack_pointer.value;
+  }
+
+  /**
+   * Runs a call into the core, turning a trap into a `WasmTrapError`. A trap abandons the call
+   * mid-way, leaving the shadow-stack pointer where that call had moved it; resetting it keeps the
+   * instance usable (the core keeps no other state that a trap can leave half-updated: see
+   * `CallState` in wasm/src/memory.rs). Between calls the pointer is always at its resting value
+   * (the core never calls back into JS, so calls do not nest), recorded once at load: reading the
+   * global on every call would cost more than many of the calls themselves.
+   */
+  guard<T>(what: string, call: () => T): T {
+    try {
+      return call();
+    } catch (error) {
+      if (!(error instanceof WebAssembly.RuntimeError)) throw error;
+      this.exports.__stack_pointer.value = this.restingStackPointer;
+      throw new WasmTrapError(`the WebAssembly core trapped in ${what}: ${error.message}`, { cause: error });
+    }
   }
 
   /** The core's memory as bytes. Any allocation may grow memory and replace its buffer. */

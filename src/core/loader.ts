@@ -15,6 +15,7 @@ export type WasmSource = SyncWasmSource | Response | URL | string;
 
 const REQUIRED_EXPORTS: ReadonlyArray<keyof CoreExports> = [
   "memory",
+  "__stack_pointer",
   "tributary_abi_version",
   "tributary_alloc",
   "tributary_free",
@@ -22,6 +23,20 @@ const REQUIRED_EXPORTS: ReadonlyArray<keyof CoreExports> = [
   "tributary_murmur2",
   "tributary_partition_for_key",
   "tributary_murmur2_batch",
+  "tributary_offsets_new",
+  "tributary_offsets_free",
+  "tributary_offsets_reset",
+  "tributary_offsets_advance",
+  "tributary_offsets_delivered_range",
+  "tributary_offsets_delivered_list",
+  "tributary_offsets_ack",
+  "tributary_offsets_ack_list",
+  "tributary_offsets_committable",
+  "tributary_offsets_pending",
+  "tributary_offsets_stats",
+  "tributary_decode_batches",
+  "tributary_decode_release",
+  "tributary_encode_batch",
 ];
 
 /** The core needs nothing from its host: it imports no functions. */

@@ -10,10 +10,12 @@
 
 pub mod checksum;
 pub mod memory;
+pub mod offsets;
 pub mod partition;
+pub mod record;
 
 /// Version of the export surface described in `src/core/abi.ts`.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Status codes returned by exports that can reject their arguments.
 pub mod status {

@@ -48,3 +48,27 @@ pub unsafe fn slice<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
         unsafe { std::slice::from_raw_parts(ptr, len) }
     }
 }
+
+/// State the exports keep between calls (reusable output buffers).
+///
+/// Not a `RefCell`: a trap (a panic compiled to `unreachable`) in the middle of a call would leave
+/// a `RefCell` marked as borrowed forever, and every later call would trap too. The core is
+/// single-threaded and never calls back into the host, so exclusive access is guaranteed by
+/// construction: each export takes the state once, for the duration of the call.
+pub struct CallState<T>(std::cell::UnsafeCell<Option<T>>);
+
+// SAFETY: wasm32-unknown-unknown without the atomics feature has exactly one thread.
+unsafe impl<T> Sync for CallState<T> {}
+
+impl<T: Default> CallState<T> {
+    pub const fn new() -> Self {
+        CallState(std::cell::UnsafeCell::new(None))
+    }
+
+    /// Runs `f` with the state. Must not be nested for the same `CallState`.
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        // SAFETY: single-threaded, not re-entered (see the type's documentation).
+        let state = unsafe { &mut *self.0.get() };
+        f(state.get_or_insert_with(T::default))
+    }
+}

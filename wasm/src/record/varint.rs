@@ -1,0 +1,138 @@
+//! Kafka's variable-length integers (protobuf-style zig-zag varints) and a bounds-checked reader.
+
+use super::error::DecodeError;
+
+/// A cursor over untrusted bytes: every read is bounds-checked and fails with a [`DecodeError`]
+/// instead of panicking, so hostile input can never trap the WebAssembly instance.
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes, pos: 0 }
+    }
+
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.bytes.len() - self.pos
+    }
+
+    pub fn take(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
+        if len > self.remaining() {
+            return Err(DecodeError::RecordOverflow);
+        }
+        let slice = &self.bytes[self.pos..self.pos + len];
+        self.pos += len;
+        Ok(slice)
+    }
+
+    pub fn i8(&mut self) -> Result<i8, DecodeError> {
+        Ok(self.take(1)?[0] as i8)
+    }
+
+    /// Zig-zag varint of at most 5 bytes (a Java `int`).
+    pub fn varint(&mut self) -> Result<i32, DecodeError> {
+        let raw = self.unsigned_varint(5)?;
+        if raw > u32::MAX as u64 {
+            return Err(DecodeError::BadVarint);
+        }
+        let raw = raw as u32;
+        Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32))
+    }
+
+    /// Zig-zag varint of at most 10 bytes (a Java `long`).
+    pub fn varlong(&mut self) -> Result<i64, DecodeError> {
+        let raw = self.unsigned_varint(10)?;
+        Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
+    }
+
+    fn unsigned_varint(&mut self, max_bytes: usize) -> Result<u64, DecodeError> {
+        let mut value: u64 = 0;
+        for i in 0..max_bytes {
+            let Some(&byte) = self.bytes.get(self.pos) else {
+                return Err(DecodeError::RecordOverflow);
+            };
+            self.pos += 1;
+            value |= ((byte & 0x7f) as u64) << (7 * i);
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(DecodeError::BadVarint)
+    }
+
+    /// A varint length followed by that many bytes; -1 means null (`None`).
+    pub fn nullable_bytes(&mut self) -> Result<Option<(usize, usize)>, DecodeError> {
+        let len = self.varint()?;
+        if len < 0 {
+            if len != -1 {
+                return Err(DecodeError::BadLength);
+            }
+            return Ok(None);
+        }
+        let start = self.pos;
+        self.take(len as usize)?;
+        Ok(Some((start, len as usize)))
+    }
+}
+
+pub fn write_varint(out: &mut Vec<u8>, value: i32) {
+    write_unsigned(out, ((value << 1) ^ (value >> 31)) as u32 as u64);
+}
+
+pub fn write_varlong(out: &mut Vec<u8>, value: i64) {
+    write_unsigned(out, ((value << 1) ^ (value >> 63)) as u64);
+}
+
+fn write_unsigned(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// Number of bytes `write_varint` produces for `value`.
+pub fn varint_size(value: i32) -> usize {
+    let mut v = ((value << 1) ^ (value >> 31)) as u32;
+    let mut size = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        size += 1;
+    }
+    size
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_edge_values() {
+        for value in [0, 1, -1, 63, -64, 64, i32::MAX, i32::MIN] {
+            let mut out = Vec::new();
+            write_varint(&mut out, value);
+            assert_eq!(out.len(), varint_size(value));
+            assert_eq!(Reader::new(&out).varint().unwrap(), value);
+        }
+        for value in [0i64, -1, i64::MAX, i64::MIN, 1 << 40] {
+            let mut out = Vec::new();
+            write_varlong(&mut out, value);
+            assert_eq!(Reader::new(&out).varlong().unwrap(), value);
+        }
+    }
+
+    #[test]
+    fn rejects_endless_and_truncated_varints() {
+        assert_eq!(Reader::new(&[0xff; 6]).varint(), Err(DecodeError::BadVarint));
+        assert_eq!(Reader::new(&[0xff; 11]).varlong(), Err(DecodeError::BadVarint));
+        assert_eq!(Reader::new(&[0x80]).varint(), Err(DecodeError::RecordOverflow));
+        // 5 bytes whose value does not fit 32 bits.
+        assert_eq!(Reader::new(&[0xff, 0xff, 0xff, 0xff, 0x7f]).varint(), Err(DecodeError::BadVarint));
+    }
+}
