@@ -34,8 +34,8 @@
 //     {"control":"COMMIT"|"ABORT","timestamp":<ms>,"coordinatorEpoch":<n>}
 //                                             ends the current batch and writes a transaction-marker
 //                                             control batch (one record) at the next offset
-//   Options: --base-offset N (0), --producer-id N (-1), --producer-epoch N (-1 or 0 with a producer
-//   id), --base-sequence N (-1; with a producer id, each batch continues the sequence),
+//   Options: --base-offset N (0), --producer-id N (-1), --producer-epoch N (-1; 0 with a producer
+//   id), --base-sequence N (-1; 0 with a producer id; each batch continues the sequence),
 //   --transactional, --log-append-time MS (LogAppendTime batches with that time; else CreateTime),
 //   --partition-leader-epoch N (-1), --level N (the codec's compression level).
 //   Prints one line: {"batches":..,"records":..,"bytes":..}.
@@ -178,7 +178,8 @@ public class RecordBatchOracle {
     private static void encode(String codec, Path input, Path output, List<String> options) throws IOException {
         long baseOffset = 0, producerId = RecordBatch.NO_PRODUCER_ID, logAppendTime = RecordBatch.NO_TIMESTAMP;
         Short producerEpoch = null;
-        int baseSequence = RecordBatch.NO_SEQUENCE, partitionLeaderEpoch = RecordBatch.NO_PARTITION_LEADER_EPOCH;
+        Integer baseSequence = null;
+        int partitionLeaderEpoch = RecordBatch.NO_PARTITION_LEADER_EPOCH;
         Integer level = null;
         boolean transactional = false;
         for (int i = 0; i < options.size(); i++) {
@@ -197,8 +198,9 @@ public class RecordBatchOracle {
                 default -> throw new IllegalArgumentException("unknown option " + option);
             }
         }
-        short epoch = producerEpoch != null ? producerEpoch
-            : producerId == RecordBatch.NO_PRODUCER_ID ? RecordBatch.NO_PRODUCER_EPOCH : 0;
+        boolean hasProducer = producerId != RecordBatch.NO_PRODUCER_ID;
+        short epoch = producerEpoch != null ? producerEpoch : hasProducer ? 0 : RecordBatch.NO_PRODUCER_EPOCH;
+        int firstSequence = baseSequence != null ? baseSequence : hasProducer ? 0 : RecordBatch.NO_SEQUENCE;
         Compression compression = compression(codec, level);
         TimestampType timestampType = logAppendTime == RecordBatch.NO_TIMESTAMP ? TimestampType.CREATE_TIME : TimestampType.LOG_APPEND_TIME;
 
@@ -219,7 +221,7 @@ public class RecordBatchOracle {
             }
         };
         encoder.nextOffset = baseOffset;
-        encoder.sequence = baseSequence;
+        encoder.sequence = firstSequence;
 
         int lineNumber = 0;
         for (String line : Files.readAllLines(input, StandardCharsets.UTF_8)) {

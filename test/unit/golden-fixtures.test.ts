@@ -5,109 +5,12 @@
  * were sent, and the bytes carry the expected codec and compressed framing. Also checks the
  * oracle's `encode` round trip, which later tests use to check Tributary's encoder.
  */
-import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { kafkaClasspath, REPO_ROOT } from "../support/kafka.ts";
-
-const FIXTURES = join(REPO_ROOT, "test/fixtures/golden");
-const ORACLE = join(REPO_ROOT, "test/oracles/RecordBatchOracle.java");
-
-type B64 = string | null;
-type BlobRef = { blob: string; length: number; sha256: string };
-
-interface FixtureRecord {
-  offset: number;
-  timestamp: number | null;
-  timestampAssignedBy?: "producer" | "broker";
-  key: B64;
-  value: B64 | BlobRef;
-  headers: Array<[string, B64]>;
-  transaction?: "committed" | "aborted";
-}
-
-interface Fixture {
-  case: string;
-  codec: string;
-  captureWindowMs: [number, number];
-  expected: {
-    compression: string;
-    compressionAttribute: number;
-    payloadFraming: string | null;
-    timestampType: "CreateTime" | "LogAppendTime";
-    idempotent: boolean;
-    isTransactional: boolean;
-    batchCount: number;
-    recordCount: number;
-    lastOffset: number;
-    batches: Array<{
-      baseOffset: number; lastOffset: number; recordCount: number; isControl: boolean;
-      isTransactional: boolean; compression: string; timestampType: string; controlType?: string;
-    }>;
-  };
-  controlRecords?: Array<{ offset: number; type: string }>;
-  records: FixtureRecord[];
-}
-
-interface OracleBatch {
-  type: "batch"; position: number; sizeInBytes: number; baseOffset: number; lastOffset: number;
-  count: number; magic: number; attributes: number; compression: string; isTransactional: boolean;
-  isControl: boolean; producerId: number; producerEpoch: number; baseSequence: number;
-  timestampType: string; maxTimestamp: number;
-}
-interface OracleRecord {
-  type: "record"; offset: number; timestamp: number; key: B64; value: B64;
-  headers: Array<[string, B64]>; controlType?: string;
-}
-type Decoded = Array<{ batch: OracleBatch; records: OracleRecord[] }>;
-
-function runJava(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    // C1 only: the JVM compiles the source file and decodes a few MB; C2 would only cost time here.
-    const child = spawn("java", ["-XX:TieredStopAtLevel=1", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-    child.once("error", reject);
-    child.once("close", (code) => {
-      if (code === 0) resolve(Buffer.concat(stdout).toString());
-      else reject(new Error(`RecordBatchOracle.java exited with ${code}: ${Buffer.concat(stderr).toString()}`));
-    });
-  });
-}
-
-/** Runs the oracle's `decode` on the files in one JVM; returns each file's batches with their records. */
-async function decode(classpath: string, files: string[]): Promise<Map<string, Decoded>> {
-  const stdout = await runJava(["-cp", classpath, ORACLE, "decode", ...files]);
-  const byFile = new Map<string, Decoded>();
-  let current: Decoded = [];
-  if (files.length === 1) byFile.set(files[0]!, current);
-  for (const line of stdout.split("\n")) {
-    if (!line) continue;
-    const item = JSON.parse(line);
-    if (item.type === "file") byFile.set(item.path, (current = []));
-    else if (item.type === "batch") current.push({ batch: item, records: [] });
-    else current.at(-1)!.records.push(item);
-  }
-  return byFile;
-}
-
-const blobCache = new Map<string, Buffer>();
-function blobBase64(ref: BlobRef): string {
-  let bytes = blobCache.get(ref.blob);
-  if (!bytes) {
-    bytes = readFileSync(join(FIXTURES, ref.blob));
-    blobCache.set(ref.blob, bytes);
-  }
-  expect(bytes.length, ref.blob).toBe(ref.length);
-  expect(createHash("sha256").update(bytes).digest("hex"), ref.blob).toBe(ref.sha256);
-  return bytes.toString("base64");
-}
-const valueBase64 = (value: B64 | BlobRef): B64 => (value === null || typeof value === "string" ? value : blobBase64(value));
+import { type Decoded, decode, FIXTURES, type Fixture, fixtureNames as names, ORACLE, runJava, valueBase64 } from "../support/golden.ts";
+import { kafkaClasspath } from "../support/kafka.ts";
 
 const XERIAL = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 
@@ -130,8 +33,6 @@ function rawBatches(bytes: Buffer): Array<{ position: number; size: number; attr
   }
   return out;
 }
-
-const names = readdirSync(FIXTURES).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)).sort();
 
 describe("golden record-batch fixtures", () => {
   let classpath = "";

@@ -67,7 +67,10 @@ describe("record batch codec (v2)", () => {
   it("decodes many batches back to back, with mixed codecs, one call", () => {
     const parts = COMPRESSION_CODECS.map((compression, i) =>
       encodeRecordBatch(
-        Array.from({ length: 50 }, (_, r) => ({ key: `k${i}-${r}`, value: `v${r}`.repeat(r), timestamp: 1000 + r })),
+        Array.from({ length: 50 }, (_, r) => ({
+          key: `k${i}-${r}`, value: `v${r}`.repeat(r), timestamp: 1000 + r,
+          headers: [{ key: `batch-${i}`, value: `record-${r}` }, { key: "n", value: null }],
+        })),
         { compression, baseOffset: i * 50 },
       ));
     const set = decodeRecordBatches(concat(...parts));
@@ -75,6 +78,11 @@ describe("record batch codec (v2)", () => {
     expect(set.length).toBe(250);
     expect([...set].map((r) => r.offset)).toEqual(Array.from({ length: 250 }, (_, i) => i));
     expect(set.batchOf(120).compression).toBe("snappy");
+    // Headers index across batches: every record finds its own.
+    [...set].forEach((record, n) => {
+      expect(record.headers.map((h) => [h.key, h.value && new TextDecoder().decode(h.value)]))
+        .toEqual([[`batch-${Math.floor(n / 50)}`, `record-${n % 50}`], ["n", null]]);
+    });
   });
 
   it("reports a batch cut short at the end as truncated, at every cut point, never as an error", () => {

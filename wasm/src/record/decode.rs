@@ -200,7 +200,7 @@ impl Decoded {
         let log_append_time = attrs & attributes::LOG_APPEND_TIME != 0;
         let mut parsed = RecordColumns::default();
         parsed
-            .parse(records, record_count as usize, space_base, self.headers_i32.len(), batch_index, |offset_delta, timestamp_delta| {
+            .parse(records, record_count as usize, space_base, self.headers_i32.len() / HEADER_I32, batch_index, |offset_delta, timestamp_delta| {
                 let timestamp = if log_append_time { max_timestamp } else { base_timestamp.wrapping_add(timestamp_delta) };
                 ((base_offset.wrapping_add(offset_delta as i64)) as f64, timestamp as f64)
             })
