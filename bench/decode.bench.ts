@@ -41,8 +41,8 @@ setFlagsFromString("--expose-gc");
 const collectGarbage = runInNewContext("gc") as () => void;
 
 const BLOB_BYTES = 1024 * 1024;
-const ROUNDS = 5;
-const SLICE_SECONDS = 0.2; // ROUNDS × SLICE_SECONDS = 1 s measured per decoder and case
+const ROUNDS = 10;
+const SLICE_SECONDS = 0.1; // ROUNDS × SLICE_SECONDS = 1 s measured per decoder and case
 const WARMUP_SECONDS = 0.15;
 
 // ---------------------------------------------------------------------------------------------

@@ -74,6 +74,54 @@ export class WasmTrapError extends TributaryError {
   override name = "WasmTrapError";
 }
 
+/**
+ * Why a connection failed: the socket could not be opened (`connect`), TLS failed (`tls`), the
+ * peer closed or the socket errored (`closed`), it was closed on purpose (`closed-by-client`), the
+ * peer sent a frame bigger than the limit or a negative size (`frame-too-large`), a response
+ * carried a correlation id no request is waiting for (`protocol`), the connection stayed silent
+ * past a request's timeout (`timeout`), or the runtime cannot open TCP sockets (`unsupported`).
+ */
+export type ConnectionErrorReason =
+  | "connect"
+  | "tls"
+  | "closed"
+  | "closed-by-client"
+  | "frame-too-large"
+  | "protocol"
+  | "timeout"
+  | "unsupported";
+
+/** A connection to a broker could not be opened, or failed; `cause` holds the runtime's error. */
+export class ConnectionError extends TributaryError {
+  override name = "ConnectionError";
+  readonly host: string;
+  readonly port: number;
+  readonly reason: ConnectionErrorReason;
+
+  constructor(fields: { host: string; port: number; reason: ConnectionErrorReason; message: string; cause?: unknown }) {
+    super(`${fields.host}:${fields.port}: ${fields.message}`, fields.cause === undefined ? undefined : { cause: fields.cause });
+    this.host = fields.host;
+    this.port = fields.port;
+    this.reason = fields.reason;
+  }
+}
+
+/** An operation (a request, a connection attempt) did not finish within its time limit. */
+export class TimeoutError extends TributaryError {
+  override name = "TimeoutError";
+  readonly timeoutMs: number;
+
+  constructor(message: string, timeoutMs: number) {
+    super(message);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The broker rejected the client's credentials (SASL) or the authentication exchange failed. */
+export class AuthenticationError extends TributaryError {
+  override name = "AuthenticationError";
+}
+
 /** Why a record batch could not be decoded (codes from wasm/src/record/error.rs). */
 export type CorruptRecordReason =
   | "crc-mismatch"
@@ -144,5 +192,76 @@ export class UnsupportedMessageFormatError extends TributaryError {
     this.baseOffset = fields.baseOffset;
     this.position = fields.position;
     this.decodedBefore = fields.decodedBefore;
+  }
+}
+
+/**
+ * A Kafka broker answered with a non-zero error code. `retriable` says whether the same request
+ * may succeed if sent again (after refreshing metadata or waiting), as Kafka's Java client decides.
+ */
+export class KafkaProtocolError extends TributaryError {
+  override name = "KafkaProtocolError";
+  readonly code: number;
+  /** Kafka's name for the code, e.g. "NOT_LEADER_OR_FOLLOWER". */
+  readonly errorName: string;
+  readonly retriable: boolean;
+  topic?: string;
+  partition?: number;
+
+  constructor(fields: {
+    code: number;
+    errorName: string;
+    retriable: boolean;
+    message: string;
+    topic?: string | undefined;
+    partition?: number | undefined;
+  }) {
+    super(fields.message);
+    this.code = fields.code;
+    this.errorName = fields.errorName;
+    this.retriable = fields.retriable;
+    if (fields.topic !== undefined) this.topic = fields.topic;
+    if (fields.partition !== undefined) this.partition = fields.partition;
+  }
+}
+
+/** The broker and Tributary share no version of an API (or the broker lacks the API). */
+export class UnsupportedVersionError extends TributaryError {
+  override name = "UnsupportedVersionError";
+  readonly api: string;
+  readonly apiKey: number;
+  /** Null when the broker does not offer the API at all. */
+  readonly brokerRange: { min: number; max: number } | null;
+  readonly clientRange: { min: number; max: number };
+
+  constructor(fields: {
+    api: string;
+    apiKey: number;
+    brokerRange: { min: number; max: number } | null;
+    clientRange: { min: number; max: number };
+  }) {
+    const client = `${fields.clientRange.min}-${fields.clientRange.max}`;
+    super(
+      fields.brokerRange === null
+        ? `the broker does not support ${fields.api} (API key ${fields.apiKey}); Tributary speaks versions ${client}`
+        : `no common version of ${fields.api} (API key ${fields.apiKey}): the broker supports ` +
+          `${fields.brokerRange.min}-${fields.brokerRange.max}, Tributary ${client}`,
+    );
+    this.api = fields.api;
+    this.apiKey = fields.apiKey;
+    this.brokerRange = fields.brokerRange;
+    this.clientRange = fields.clientRange;
+  }
+}
+
+/** A protocol frame was truncated or malformed, or held a value Tributary cannot represent. */
+export class ProtocolDecodeError extends TributaryError {
+  override name = "ProtocolDecodeError";
+  /** Byte position in the frame where decoding failed. */
+  readonly offset: number;
+
+  constructor(message: string, offset: number) {
+    super(`${message} (at byte ${offset})`);
+    this.offset = offset;
   }
 }

@@ -12,9 +12,19 @@ export type { CompressionCodec, DecodedRecord, RecordBatchInfo, RecordHeader } f
 export { OffsetTracker, type AckResult, type OffsetTrackerStats } from "./offsets/offset-tracker.ts";
 export type { SyncWasmSource, WasmSource } from "./core/loader.ts";
 export { ABI_VERSION } from "./core/abi.ts";
+export * from "./transport/index.ts";
+export {
+  AuthenticationError,
+  ConnectionError,
+  type ConnectionErrorReason,
+  TimeoutError,
+} from "./errors.ts";
 export {
   CorruptRecordError,
   type CorruptRecordReason,
+  KafkaProtocolError,
+  ProtocolDecodeError,
+  UnsupportedVersionError,
   OffsetTrackerError,
   type OffsetTrackerErrorCode,
   TributaryError,
@@ -25,3 +35,4 @@ export {
   WasmOutOfMemoryError,
   WasmTrapError,
 } from "./errors.ts";
+export { ERROR_CODES, errorForCode, kafkaError, type KafkaErrorCode } from "./protocol/error-codes.ts";

@@ -5,7 +5,10 @@
 import * as coreExports from "../../wasm/tributary_core.wasm";
 import type { CoreExports } from "../core/abi.ts";
 import { setDefaultSource } from "../core/instance.ts";
+import { denoSocketFactory } from "../transport/deno.ts";
+import { setDefaultSocketFactory } from "../transport/socket.ts";
 
 setDefaultSource({ sync: () => coreExports as unknown as CoreExports });
+setDefaultSocketFactory(denoSocketFactory());
 
 export * from "../index.ts";

@@ -1,0 +1,153 @@
+/**
+ * Sockets over `node:net` / `node:tls` (Node; Bun and Deno implement these modules too). The
+ * modules are passed in by the entry point (src/entry/node.ts) rather than imported here, so this
+ * file loads in any runtime and bundles cleanly.
+ *
+ * TLS: everything `tls.connect` offers that `TlsOptions` names — CA (replaces the default roots),
+ * client certificate and key, SNI (`servername`), `rejectUnauthorized` — and STARTTLS-style
+ * upgrades of a plain socket.
+ */
+import type * as NodeNet from "node:net";
+import type * as NodeTls from "node:tls";
+import { connectionError, pemList, tlsOptionsOf, type Socket, type SocketFactory, type SocketHandlers, type SocketOptions, type TlsOptions } from "./socket.ts";
+
+export interface NodeSocketModules {
+  net: Pick<typeof NodeNet, "connect">;
+  tls: Pick<typeof NodeTls, "connect">;
+}
+
+function tlsConnectOptions(host: string, tls: TlsOptions): NodeTls.ConnectionOptions {
+  const servername = tls.servername ?? host;
+  const options: NodeTls.ConnectionOptions = { rejectUnauthorized: tls.rejectUnauthorized !== false };
+  // SNI must not be an IP address (RFC 6066); Node warns when it is.
+  if (!/^[\d.]+$|:/.test(servername)) options.servername = servername;
+  const ca = pemList(tls.ca);
+  if (ca) options.ca = ca.map((pem) => (typeof pem === "string" ? pem : Buffer.from(pem)));
+  if (tls.cert !== undefined) options.cert = typeof tls.cert === "string" ? tls.cert : Buffer.from(tls.cert);
+  if (tls.key !== undefined) options.key = typeof tls.key === "string" ? tls.key : Buffer.from(tls.key);
+  return options;
+}
+
+class NodeSocket implements Socket {
+  private socket: NodeNet.Socket;
+  private closed = false;
+  private drainWaiter: Promise<void> | undefined;
+  private releaseDrain: (() => void) | undefined;
+  private readonly options: SocketOptions;
+  private readonly handlers: SocketHandlers;
+  private readonly tlsModule: NodeSocketModules["tls"];
+  private error: unknown;
+  private secure: boolean;
+
+  constructor(socket: NodeNet.Socket, secure: boolean, options: SocketOptions, handlers: SocketHandlers, tlsModule: NodeSocketModules["tls"]) {
+    this.socket = socket;
+    this.secure = secure;
+    this.options = options;
+    this.handlers = handlers;
+    this.tlsModule = tlsModule;
+    this.attach(socket);
+  }
+
+  private readonly onData = (chunk: Buffer) => this.handlers.onData(chunk);
+  private readonly onError = (error: Error) => { this.error ??= error; };
+  private readonly onDrain = () => this.wake();
+  private readonly onClose = () => {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake();
+    this.handlers.onClose(
+      this.error === undefined
+        ? connectionError(this.options, "closed", "the connection was closed by the peer")
+        : connectionError(this.options, this.secure && isTlsError(this.error) ? "tls" : "closed", "the connection failed", this.error),
+    );
+  };
+
+  private attach(socket: NodeNet.Socket) {
+    socket.on("data", this.onData);
+    socket.on("error", this.onError);
+    socket.on("drain", this.onDrain);
+    socket.on("close", this.onClose);
+  }
+
+  private detach(socket: NodeNet.Socket) {
+    socket.off("data", this.onData);
+    socket.off("drain", this.onDrain);
+    socket.off("close", this.onClose);
+    // The error listener stays: an error event without a listener would crash the process.
+  }
+
+  private wake() {
+    const release = this.releaseDrain;
+    this.drainWaiter = this.releaseDrain = undefined;
+    release?.();
+  }
+
+  write(bytes: Uint8Array): void | Promise<void> {
+    if (this.closed) return;
+    if (this.socket.write(bytes) || this.closed) return;
+    this.drainWaiter ??= new Promise<void>((resolve) => (this.releaseDrain = resolve));
+    return this.drainWaiter;
+  }
+
+  async startTls(tls: TlsOptions): Promise<void> {
+    const raw = this.socket;
+    this.detach(raw);
+    const upgraded = this.tlsModule.connect({ ...tlsConnectOptions(this.options.host, tls), socket: raw });
+    upgraded.setNoDelay(true);
+    await handshake(upgraded, this.options).catch((error) => {
+      upgraded.destroy();
+      this.onClose();
+      throw error;
+    });
+    this.socket = upgraded;
+    this.secure = true;
+    this.attach(upgraded);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake();
+    this.socket.destroy();
+    this.handlers.onClose();
+  }
+}
+
+function isTlsError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && /^(ERR_SSL|ERR_TLS|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL)/.test(code);
+}
+
+/** Waits for the socket to connect (and finish its TLS handshake); closes it if it cannot. */
+function handshake(socket: NodeNet.Socket, options: SocketOptions, secure = true): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ready = secure ? "secureConnect" : "connect";
+    const fail = (error: Error) => {
+      socket.off(ready, done);
+      socket.destroy();
+      reject(connectionError(options, isTlsError(error) ? "tls" : "connect", `could not connect`, error));
+    };
+    const close = () => fail(new Error("the connection closed during the handshake"));
+    function done() {
+      socket.off("error", fail);
+      socket.off("close", close);
+      resolve();
+    }
+    socket.once(ready, done);
+    socket.once("error", fail);
+    socket.once("close", close);
+  });
+}
+
+/** A socket factory over the given `node:net` and `node:tls` modules. */
+export function nodeSocketFactory(modules: NodeSocketModules): SocketFactory {
+  return async (options, handlers) => {
+    const tls = tlsOptionsOf(options);
+    const socket = tls
+      ? modules.tls.connect({ host: options.host, port: options.port, ...tlsConnectOptions(options.host, tls) })
+      : modules.net.connect({ host: options.host, port: options.port });
+    socket.setNoDelay(true);
+    await handshake(socket, options, tls !== undefined);
+    return new NodeSocket(socket, tls !== undefined, options, handlers, modules.tls);
+  };
+}
