@@ -4,7 +4,7 @@
 use super::attributes;
 use super::compression::{Codec, compress};
 use super::layout as at;
-use super::varint::{varint_size, write_varint, write_varlong};
+use super::varint::{varint_size, varlong_size, write_varint, write_varlong};
 use crate::checksum::crc32c;
 
 pub struct Header<'a> {
@@ -115,16 +115,6 @@ fn write_nullable(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
         }
         None => write_varint(out, -1),
     }
-}
-
-fn varlong_size(value: i64) -> usize {
-    let mut v = ((value << 1) ^ (value >> 63)) as u64;
-    let mut size = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        size += 1;
-    }
-    size
 }
 
 #[cfg(test)]

@@ -99,13 +99,17 @@ fn write_unsigned(out: &mut Vec<u8>, mut value: u64) {
 
 /// Number of bytes `write_varint` produces for `value`.
 pub fn varint_size(value: i32) -> usize {
-    let mut v = ((value << 1) ^ (value >> 31)) as u32;
-    let mut size = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        size += 1;
-    }
-    size
+    unsigned_size(((value << 1) ^ (value >> 31)) as u32 as u64)
+}
+
+/// Number of bytes `write_varlong` produces for `value`.
+pub fn varlong_size(value: i64) -> usize {
+    unsigned_size(((value << 1) ^ (value >> 63)) as u64)
+}
+
+fn unsigned_size(value: u64) -> usize {
+    // 7 payload bits per byte; at least one byte for zero.
+    (64 - value.leading_zeros() as usize).div_ceil(7).max(1)
 }
 
 #[cfg(test)]
@@ -123,6 +127,7 @@ mod tests {
         for value in [0i64, -1, i64::MAX, i64::MIN, 1 << 40] {
             let mut out = Vec::new();
             write_varlong(&mut out, value);
+            assert_eq!(out.len(), varlong_size(value));
             assert_eq!(Reader::new(&out).varlong().unwrap(), value);
         }
     }

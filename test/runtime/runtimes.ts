@@ -1,0 +1,103 @@
+/**
+ * What the runtime matrices share: running a runner script in a runtime and reading its JSON
+ * result, a consumer project that installs the package as users do, and a workerd config that
+ * bundles the package's modules the way a Worker bundle does.
+ */
+import { execFile } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { promisify } from "node:util";
+import { REPO_ROOT } from "../support/kafka.ts";
+
+const run = promisify(execFile);
+
+/** A binary installed from npm (node20/node24, .bin/bun, .bin/deno, .bin/workerd). */
+export const bin = (path: string) => join(REPO_ROOT, "node_modules", path);
+export const RUNTIME_DIR = join(REPO_ROOT, "test", "runtime");
+
+/** Scratch directories made by the helpers below; delete them in afterAll with `cleanScratch`. */
+const scratchDirs: string[] = [];
+export function cleanScratch(): void {
+  scratchDirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+}
+
+function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratchDirs.push(dir);
+  return dir;
+}
+
+/** Runs a runner and returns the last JSON line it printed. */
+export async function runJson<T>(command: string, args: string[]): Promise<T> {
+  const { stdout } = await run(command, args, { cwd: REPO_ROOT, timeout: 60_000 });
+  const line = stdout.split("\n").reverse().find((text) => text.startsWith("{"));
+  if (!line) throw new Error(`no result from ${command} ${args.join(" ")}:\n${stdout}`);
+  return JSON.parse(line) as T;
+}
+
+/**
+ * A project that depends on the package the way users' projects do (node_modules/tributary, here
+ * a link to this repository), with the given runner files of test/runtime copied in: imports of
+ * "tributary" from there resolve through package.json's export conditions to dist/.
+ */
+export function consumerProject(files: string[]): string {
+  const dir = scratchDir("tributary-consumer-");
+  mkdirSync(join(dir, "node_modules"));
+  symlinkSync(REPO_ROOT, join(dir, "node_modules", "tributary"));
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module", dependencies: { tributary: "*" } }));
+  writeFileSync(join(dir, "deno.json"), JSON.stringify({ nodeModulesDir: "manual" }));
+  for (const file of files) copyFileSync(join(RUNTIME_DIR, file), join(dir, file));
+  return dir;
+}
+
+export interface WorkerdOptions {
+  /** Runner modules from test/runtime; the first is the worker's main module. */
+  runners: string[];
+  bindings?: Record<string, string>;
+  /** Let the worker reach loopback addresses (a network service as its globalOutbound). */
+  network?: boolean;
+}
+
+/**
+ * A workerd config with the package's workerd entry point, its modules and the `.wasm` as a Wasm
+ * module: what a Worker bundle contains. workerd resolves `embed` paths relative to the config
+ * file, so the config lives in a scratch directory with links to the repo's folders.
+ */
+export function workerdConfig({ runners, bindings = {}, network = false }: WorkerdOptions): string {
+  const dir = scratchDir("tributary-workerd-");
+  for (const folder of ["dist", "wasm"]) symlinkSync(join(REPO_ROOT, folder), join(dir, folder));
+  symlinkSync(RUNTIME_DIR, join(dir, "runtime"));
+  const distModules = listJs(join(REPO_ROOT, "dist"))
+    .map((file) => relative(REPO_ROOT, file))
+    // The other runtimes' entry points import things workerd does not have (node:fs).
+    .filter((name) => !name.startsWith("dist/entry/") || name === "dist/entry/workerd.js");
+  const modules = [
+    ...runners.map((name) => `(name = "${name}", esModule = embed "runtime/${name}")`),
+    ...distModules.map((name) => `(name = "${name}", esModule = embed "${name}")`),
+    `(name = "wasm/tributary_core.wasm", wasm = embed "wasm/tributary_core.wasm")`,
+  ];
+  const services = [`(name = "main", worker = .worker)`];
+  if (network) services.push(`(name = "internet", network = (allow = ["local", "public"]))`);
+  const bindingList = Object.entries(bindings).map(([name, text]) => `(name = "${name}", text = "${text}")`);
+  const config = join(dir, "config.capnp");
+  writeFileSync(config, `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (services = [
+  ${services.join(",\n  ")},
+]);
+const worker :Workerd.Worker = (
+  modules = [\n    ${modules.join(",\n    ")}\n  ],
+  bindings = [${bindingList.join(", ")}],${network ? `\n  globalOutbound = "internet",` : ""}
+  compatibilityDate = "2025-09-01",
+);
+`);
+  return config;
+}
+
+function listJs(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return listJs(path);
+    return entry.name.endsWith(".js") ? [path] : [];
+  });
+}
