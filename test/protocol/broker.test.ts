@@ -110,7 +110,13 @@ describe.sequential("against a real Kafka 4 broker", () => {
   });
 
   it("InitProducerId (idempotent producer)", async () => {
-    const answer = await broker.send(APIS.InitProducerId, v("InitProducerId"), { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
+    // Right after a broker starts, the producer-id manager may still be loading
+    // (COORDINATOR_LOAD_IN_PROGRESS, retriable): retry as a client would.
+    const answer = await retry(
+      () => broker.send(APIS.InitProducerId, v("InitProducerId"), { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 }),
+      (a) => a.errorCode === 0,
+      "producer id",
+    );
     expect(answer.errorCode).toBe(0);
     expect(answer.producerId).toBeGreaterThanOrEqual(0);
     expect(answer.producerEpoch).toBe(0);
