@@ -122,6 +122,25 @@ export class AuthenticationError extends TributaryError {
   override name = "AuthenticationError";
 }
 
+/**
+ * The broker does not enable the SASL mechanism the client asked for (Kafka's
+ * UNSUPPORTED_SASL_MECHANISM, error code 33); `enabledMechanisms` lists the ones it does enable.
+ */
+export class UnsupportedSaslMechanismError extends AuthenticationError {
+  override name = "UnsupportedSaslMechanismError";
+  readonly mechanism: string;
+  readonly enabledMechanisms: readonly string[];
+
+  constructor(mechanism: string, enabledMechanisms: readonly string[]) {
+    super(
+      `the broker does not enable SASL mechanism ${mechanism} (UNSUPPORTED_SASL_MECHANISM); ` +
+        `it enables: ${enabledMechanisms.length > 0 ? enabledMechanisms.join(", ") : "none"}`,
+    );
+    this.mechanism = mechanism;
+    this.enabledMechanisms = enabledMechanisms;
+  }
+}
+
 /** Why a record batch could not be decoded (codes from wasm/src/record/error.rs). */
 export type CorruptRecordReason =
   | "crc-mismatch"

@@ -14,7 +14,26 @@ export type { SyncWasmSource, WasmSource } from "./core/loader.ts";
 export { ABI_VERSION } from "./core/abi.ts";
 export * from "./transport/index.ts";
 export {
+  authenticate as authenticateSasl,
+  saslMechanism,
+  saslOAuthBearer,
+  saslPlain,
+  saslScram,
+  saslScramSha256,
+  saslScramSha512,
+  type OAuthBearerOptions,
+  type OAuthBearerToken,
+  type PlainCredentials,
+  type SaslAuthenticateOptions,
+  type SaslAuthenticateResult,
+  type SaslConfig,
+  type SaslMechanism,
+  type ScramCredentials,
+  type ScramHash,
+} from "./client/sasl/index.ts";
+export {
   AuthenticationError,
+  UnsupportedSaslMechanismError,
   ConnectionError,
   type ConnectionErrorReason,
   TimeoutError,
@@ -36,3 +55,48 @@ export {
   WasmTrapError,
 } from "./errors.ts";
 export { ERROR_CODES, errorForCode, kafkaError, type KafkaErrorCode } from "./protocol/error-codes.ts";
+export {
+  BrokerConnection,
+  type AuthenticationContext,
+  type BrokerConnectionOptions,
+  type RequestBody,
+  type SendOptions,
+} from "./client/broker-connection.ts";
+export {
+  Cluster,
+  isRetriable,
+  type BrokerInfo,
+  type ClusterMetadata,
+  type ClusterOptions,
+  type ItemResult,
+  type PartitionInfo,
+  type Purpose,
+  type RetryOptions,
+  type RouteOptions,
+  type TopicInfo,
+  type TopicPartition,
+} from "./client/cluster.ts";
+export {
+  createAdmin,
+  failed,
+  throwOnError,
+  type Admin,
+  type AdminOptions,
+  type ClusterDescription,
+  type ConfigEntry,
+  type CreateTopicResult,
+  type DeleteRecordsResult,
+  type GroupDescription,
+  type GroupLag,
+  type GroupListing,
+  type GroupMember,
+  type GroupOffset,
+  type ListGroupsResult,
+  type NewPartitions,
+  type NewTopic,
+  type OffsetSpec,
+  type PartitionLag,
+  type PartitionOffset,
+  type TopicConfigs,
+  type TopicResult,
+} from "./admin/admin.ts";
