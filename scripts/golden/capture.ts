@@ -24,7 +24,7 @@
  *   blobs/*.bin   large values, stored once and referenced from the .json files
  *
  * Producers: kafkajs 2.2.4 with its built-in gzip and the codec plug-ins kafkajs-snappy,
- * @2l/kafkajs-lz4 and @sensejs/kafkajs-zstd-support; test/oracles/GoldenProducer.java on the
+ * @2l/kafkajs-lz4 and @sensejs/kafkajs-zstd-support; test/oracles/RecordBatchOracle.java (produce) on the
  * broker's own kafka-clients jar.
  */
 import { spawn } from "node:child_process";
@@ -56,7 +56,7 @@ const OUT_DIR = join(ROOT, "test/fixtures/golden");
 const BLOB_DIR = join(OUT_DIR, "blobs");
 const DATA_DIR = join(ROOT, ".kafka/data/single");
 const KAFKA_SH = join(ROOT, "scripts/kafka.sh");
-const GOLDEN_PRODUCER = join(ROOT, "test/oracles/GoldenProducer.java");
+const RECORD_BATCH_ORACLE = join(ROOT, "test/oracles/RecordBatchOracle.java");
 const LOG4J_TOOLS = join(ROOT, "scripts/kafka/log4j2-tools.xml");
 const BROKER = "127.0.0.1:9092";
 const PARTITION = 0;
@@ -470,7 +470,7 @@ async function produceJava(c: Case, topic: string, classpath: string, expected: 
   const input = join(dir, "records.jsonl");
   writeFileSync(input, lines.join("\n") + "\n");
   const args = [
-    "-Xmx1g", `-Dlog4j2.configurationFile=${LOG4J_TOOLS}`, "-cp", classpath, GOLDEN_PRODUCER,
+    "-Xmx1g", `-Dlog4j2.configurationFile=${LOG4J_TOOLS}`, "-cp", classpath, RECORD_BATCH_ORACLE, "produce",
     "--bootstrap", BROKER, "--topic", topic, "--partition", String(PARTITION), "--input", input,
     "--compression", c.codec, "--linger-ms", "600000", "--batch-size", String(1 << 20),
   ];

@@ -6,6 +6,8 @@
 // Run with the broker's jars on the classpath (single-file source launch):
 //   java -cp "$(bash scripts/kafka.sh classpath)" test/oracles/RecordBatchOracle.java decode FILE...
 //   java -cp "$(bash scripts/kafka.sh classpath)" test/oracles/RecordBatchOracle.java encode CODEC IN.jsonl OUT.bin [options]
+//   java -cp "$(bash scripts/kafka.sh classpath)" test/oracles/RecordBatchOracle.java produce --topic T --input IN.jsonl [options]
+//     (sends records with Kafka's own Java producer; see the GoldenProducer class at the end)
 //
 // decode FILE...
 //   Reads each FILE as back-to-back v2 record batches (a log segment, a Fetch response's records),
@@ -51,6 +53,13 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
@@ -64,6 +73,7 @@ import org.apache.kafka.common.record.MutableRecordBatch;
 import org.apache.kafka.common.record.Record;
 import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.record.TimestampType;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 public class RecordBatchOracle {
     public static void main(String[] args) throws Exception {
@@ -80,8 +90,10 @@ public class RecordBatchOracle {
             System.exit(status);
         } else if (args.length >= 4 && args[0].equals("encode")) {
             encode(args[1], Path.of(args[2]), Path.of(args[3]), List.of(args).subList(4, args.length));
+        } else if (args.length >= 1 && args[0].equals("produce")) {
+            GoldenProducer.main(List.of(args).subList(1, args.length).toArray(String[]::new));
         } else {
-            System.err.println("usage: RecordBatchOracle decode FILE... | encode CODEC IN.jsonl OUT.bin [options]");
+            System.err.println("usage: RecordBatchOracle decode FILE... | encode CODEC IN.jsonl OUT.bin [options] | produce [options]");
             System.exit(64);
         }
     }
@@ -482,5 +494,137 @@ public class RecordBatchOracle {
                 throw error("integer out of range: " + text);
             }
         }
+    }
+}
+
+// `produce`, the golden-fixture producer (the class GoldenProducer below): sends an exact list of records to one topic-partition with Apache Kafka's
+// own Java producer (org.apache.kafka.clients.producer.KafkaProducer from the broker's jars), so the
+// batches the broker stores were built by Kafka's reference client. scripts/golden/capture.ts runs it.
+//
+// Run (single-file source launch):
+//   java -cp "$(bash scripts/kafka.sh classpath)" test/oracles/RecordBatchOracle.java produce \
+//     --topic T --input records.jsonl [--partition 0] [--bootstrap 127.0.0.1:9092] \
+//     [--compression none|gzip|snappy|lz4|zstd] [--linger-ms 600000] [--batch-size 1048576] \
+//     [--transactional-id ID] [--idempotence true|false] [--config key=value]...
+//
+// records.jsonl holds one JSON object a line (blank lines are skipped):
+//   a record   {"key":"<base64>"|null,"value":"<base64>"|null,"headers":[["k","<base64>"|null],...],
+//               "timestamp":<ms>|null}   (null timestamp: the producer stamps the send time)
+//   {"control":"flush"}                      producer.flush(): sends what is buffered, so the next
+//                                            record starts a new batch
+//   {"control":"begin"|"commit"|"abort"}     begin / commit / abort a transaction (needs
+//                                            --transactional-id; "abort" flushes first, so the
+//                                            aborted records reach the log before the marker)
+// With a long linger (the default here, 10 minutes) and a large batch.size, every record between two
+// flushes lands in one batch (a record bigger than batch.size gets a batch of its own).
+//
+// Prints, after everything is acknowledged, one JSON line per record in input order:
+//   {"index":<n>,"partition":<p>,"offset":<o>,"timestamp":<ms>}
+// (the timestamp the batch carries for it: the producer's, or the broker's for LogAppendTime).
+// Exit status 1 when a send fails. Logging: warnings on stderr when run with
+// -Dlog4j2.configurationFile=scripts/kafka/log4j2-tools.xml.
+final class GoldenProducer {
+    public static void main(String[] args) throws Exception {
+        String bootstrap = "127.0.0.1:9092", topic = null, input = null, compression = "none", transactionalId = null;
+        String idempotence = null;
+        int partition = 0;
+        long lingerMs = 600_000;
+        int batchSize = 1 << 20;
+        Map<String, String> extra = new LinkedHashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String option = args[i];
+            if (i + 1 >= args.length) usage(option + " needs a value");
+            String value = args[++i];
+            switch (option) {
+                case "--bootstrap" -> bootstrap = value;
+                case "--topic" -> topic = value;
+                case "--partition" -> partition = Integer.parseInt(value);
+                case "--input" -> input = value;
+                case "--compression" -> compression = value;
+                case "--linger-ms" -> lingerMs = Long.parseLong(value);
+                case "--batch-size" -> batchSize = Integer.parseInt(value);
+                case "--transactional-id" -> transactionalId = value;
+                case "--idempotence" -> idempotence = value;
+                case "--config" -> {
+                    int eq = value.indexOf('=');
+                    if (eq < 1) usage("--config needs key=value");
+                    extra.put(value.substring(0, eq), value.substring(eq + 1));
+                }
+                default -> usage("unknown option " + option);
+            }
+        }
+        if (topic == null || input == null) usage("--topic and --input are required");
+
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        props.put(ProducerConfig.CLIENT_ID_CONFIG, "tributary-golden-producer");
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, compression);
+        props.put(ProducerConfig.LINGER_MS_CONFIG, Long.toString(lingerMs));
+        props.put(ProducerConfig.BATCH_SIZE_CONFIG, Integer.toString(batchSize));
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Integer.toString(Integer.MAX_VALUE));
+        props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        if (idempotence != null) props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, idempotence);
+        if (transactionalId != null) props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        props.putAll(extra);
+
+        List<Future<RecordMetadata>> acks = new ArrayList<>();
+        try (var producer = new KafkaProducer<byte[], byte[]>(props)) {
+            if (transactionalId != null) producer.initTransactions();
+            int lineNumber = 0;
+            for (String line : Files.readAllLines(Path.of(input), StandardCharsets.UTF_8)) {
+                lineNumber++;
+                if (line.isBlank()) continue;
+                Map<String, Object> object;
+                try {
+                    object = RecordBatchOracle.asObject(RecordBatchOracle.Json.parse(line), "each line");
+                } catch (RuntimeException e) {
+                    throw new IllegalArgumentException(input + ":" + lineNumber + ": " + e.getMessage(), e);
+                }
+                Object control = object.get("control");
+                if (control != null) {
+                    switch ((String) control) {
+                        case "flush" -> producer.flush();
+                        case "begin" -> producer.beginTransaction();
+                        case "commit" -> producer.commitTransaction();
+                        case "abort" -> { producer.flush(); producer.abortTransaction(); }
+                        default -> throw new IllegalArgumentException(input + ":" + lineNumber + ": unknown control " + control);
+                    }
+                    continue;
+                }
+                Long timestamp = object.get("timestamp") == null ? null : RecordBatchOracle.asLong(object.get("timestamp"));
+                var record = new ProducerRecord<>(topic, partition, timestamp, RecordBatchOracle.bytes(object.get("key")),
+                    RecordBatchOracle.bytes(object.get("value")), List.of(RecordBatchOracle.headers(object.get("headers"))));
+                acks.add(producer.send(record));
+            }
+            producer.flush();
+            var out = new StringBuilder();
+            for (int i = 0; i < acks.size(); i++) {
+                RecordMetadata metadata;
+                try {
+                    metadata = acks.get(i).get();
+                } catch (ExecutionException e) {
+                    System.err.println("record " + i + " failed: " + e.getCause());
+                    System.exit(1);
+                    return;
+                }
+                out.append("{\"index\":").append(i)
+                    .append(",\"partition\":").append(metadata.partition())
+                    .append(",\"offset\":").append(metadata.offset())
+                    .append(",\"timestamp\":").append(metadata.timestamp())
+                    .append("}\n");
+            }
+            System.out.print(out);
+            System.out.flush();
+        }
+    }
+
+    private static void usage(String problem) {
+        System.err.println("GoldenProducer: " + problem);
+        System.err.println("usage: RecordBatchOracle produce --topic T --input records.jsonl [--partition N] [--bootstrap host:port]"
+            + " [--compression codec] [--linger-ms N] [--batch-size N] [--transactional-id ID] [--idempotence true|false]"
+            + " [--config key=value]...");
+        System.exit(64);
     }
 }
