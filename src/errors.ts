@@ -284,3 +284,21 @@ export class ProtocolDecodeError extends TributaryError {
     this.offset = offset;
   }
 }
+
+/**
+ * A consumer's fetch position is outside the partition's log (Kafka's OFFSET_OUT_OF_RANGE) and its
+ * `offsetResetPolicy` is "error": the partition is paused until `seek` moves it.
+ */
+export class OffsetOutOfRangeError extends TributaryError {
+  override name = "OffsetOutOfRangeError";
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+
+  constructor(fields: { topic: string; partition: number; offset: number }) {
+    super(`offset ${fields.offset} is out of range for ${fields.topic}:${fields.partition} (OFFSET_OUT_OF_RANGE; offsetResetPolicy "error")`);
+    this.topic = fields.topic;
+    this.partition = fields.partition;
+    this.offset = fields.offset;
+  }
+}

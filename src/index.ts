@@ -45,6 +45,7 @@ export {
   ProtocolDecodeError,
   UnsupportedVersionError,
   OffsetTrackerError,
+  OffsetOutOfRangeError,
   type OffsetTrackerErrorCode,
   TributaryError,
   UnsupportedMessageFormatError,
@@ -100,3 +101,27 @@ export {
   type TopicConfigs,
   type TopicResult,
 } from "./admin/admin.ts";
+export {
+  createConsumer,
+  type Assignment,
+  type Consumer,
+  type ConsumerBatch,
+  type ConsumerOptions,
+  type ConsumerRecord,
+  type EachBatchOptions,
+  type IsolationLevel,
+  type OffsetResetPolicy,
+  type SeekTarget,
+} from "./consumer/consumer.ts";
+export {
+  createProducer,
+  type Acks,
+  type Partitioner,
+  type PartitionerInput,
+  type Producer,
+  type ProducerMessage,
+  type ProducerOptions,
+  type ProducerRecord,
+  type ProducerStats,
+  type RecordMetadata,
+} from "./producer/producer.ts";

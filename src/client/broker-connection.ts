@@ -165,6 +165,20 @@ export class BrokerConnection {
     return this.exchange(connection, api, version, request, deadline, timeoutMs);
   }
 
+  /**
+   * Sends a request the broker does not answer (Produce with acks=0): resolves once the frame is
+   * written to the socket. Rejects like `send` when the socket cannot be opened or breaks first.
+   */
+  async sendNoResponse<Req>(api: ApiCodec<Req, unknown>, request: RequestBody<Req>, options: SendOptions = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    const connection = await this.ready(deadline);
+    const version = options.version ?? this.versionFor(api);
+    const body = typeof request === "function" ? (request as (version: number) => Req)(version) : request;
+    const frame = encodeRequest(api, version, 0, this.clientId, body).subarray(4);
+    await connection.request(frame, { timeoutMs: Math.max(1, deadline - Date.now()), expectResponse: false });
+  }
+
   /** Closes the socket; requests in flight fail with a `ConnectionError` (reason `closed-by-client`). */
   close(): void {
     this.closed = true;

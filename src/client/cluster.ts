@@ -466,6 +466,7 @@ export class Cluster {
     };
     const errors: unknown[] = [];
     const candidates: (() => BrokerConnection)[] = [];
+    const hadMetadata = this.meta !== undefined;
     if (this.meta) {
       const ids = [...this.meta.brokers.keys()];
       const ordered = [...ids.filter((id) => !this.isFailing(id)), ...ids.filter((id) => this.isFailing(id))];
@@ -487,6 +488,9 @@ export class Cluster {
         if (!(error instanceof ConnectionError || error instanceof TimeoutError)) throw error;
       }
     }
+    // A concurrent first refresh may have succeeded meanwhile and closed the bootstrap sockets this
+    // one was waiting on: with metadata in hand, ask the known brokers instead (once).
+    if (!hadMetadata && this.meta && !this.closed) return this.fetchMetadata(names);
     const last = errors[errors.length - 1];
     if (last instanceof ConnectionError) {
       throw new ConnectionError({

@@ -126,6 +126,22 @@ describe("Cluster (real broker)", () => {
     expect(meta.clusterId).toMatch(/\S+/);
   });
 
+  it("survives concurrent first refreshes for different topics (both share, then lose, the bootstrap socket)", async () => {
+    for (let round = 0; round < 5; round++) {
+      const fresh = new Cluster({ brokers: [LIVE], clientId: "tributary-cluster-race" });
+      try {
+        const results = await Promise.all([
+          fresh.refreshMetadata([topic]),
+          fresh.refreshMetadata([`${topic}-absent-${round}`]),
+          fresh.refreshMetadata("all"),
+        ]);
+        expect(results.every((meta) => meta.brokers.size === 1)).toBe(true);
+      } finally {
+        fresh.close();
+      }
+    }
+  });
+
   it("fails with a ConnectionError naming every address when none answers", async () => {
     const [a, b] = [await closedPort(), await closedPort()];
     const nobody = new Cluster({ brokers: [`127.0.0.1:${a}`, { host: "127.0.0.1", port: b }], connectTimeoutMs: 1_000 });

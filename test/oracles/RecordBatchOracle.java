@@ -503,7 +503,7 @@ public class RecordBatchOracle {
 //
 // Run (single-file source launch):
 //   java -cp "$(bash scripts/kafka.sh classpath)" test/oracles/RecordBatchOracle.java produce \
-//     --topic T --input records.jsonl [--partition 0] [--bootstrap 127.0.0.1:9092] \
+//     --topic T --input records.jsonl [--partition 0|auto] [--bootstrap 127.0.0.1:9092] \
 //     [--compression none|gzip|snappy|lz4|zstd] [--linger-ms 600000] [--batch-size 1048576] \
 //     [--transactional-id ID] [--idempotence true|false] [--config key=value]...
 //
@@ -527,7 +527,7 @@ final class GoldenProducer {
     public static void main(String[] args) throws Exception {
         String bootstrap = "127.0.0.1:9092", topic = null, input = null, compression = "none", transactionalId = null;
         String idempotence = null;
-        int partition = 0;
+        Integer partition = 0; // null ("--partition auto"): Kafka's default partitioner chooses
         long lingerMs = 600_000;
         int batchSize = 1 << 20;
         Map<String, String> extra = new LinkedHashMap<>();
@@ -538,7 +538,7 @@ final class GoldenProducer {
             switch (option) {
                 case "--bootstrap" -> bootstrap = value;
                 case "--topic" -> topic = value;
-                case "--partition" -> partition = Integer.parseInt(value);
+                case "--partition" -> partition = value.equals("auto") ? null : Integer.valueOf(value);
                 case "--input" -> input = value;
                 case "--compression" -> compression = value;
                 case "--linger-ms" -> lingerMs = Long.parseLong(value);
@@ -622,7 +622,7 @@ final class GoldenProducer {
 
     private static void usage(String problem) {
         System.err.println("GoldenProducer: " + problem);
-        System.err.println("usage: RecordBatchOracle produce --topic T --input records.jsonl [--partition N] [--bootstrap host:port]"
+        System.err.println("usage: RecordBatchOracle produce --topic T --input records.jsonl [--partition N|auto] [--bootstrap host:port]"
             + " [--compression codec] [--linger-ms N] [--batch-size N] [--transactional-id ID] [--idempotence true|false]"
             + " [--config key=value]...");
         System.exit(64);

@@ -1,0 +1,796 @@
+/**
+ * The producer: per-partition accumulation, one Produce request per broker carrying every ready
+ * partition, Java-compatible partitioning and idempotent delivery.
+ *
+ * - Accumulation: records are appended to the open batch of their partition. A batch is ready when
+ *   it is full (`batchBytes`, estimated from the raw key/value/header sizes; a bigger record gets a
+ *   batch of its own), when it is `lingerMs` old, or on `flush()`/`close()`. A full batch is sent
+ *   at once (on the next turn of the event loop).
+ * - Draining: the ready batches are grouped by partition leader; each leader gets one Produce
+ *   request with (at most) one batch per partition, while fewer than `maxInFlight` requests are
+ *   outstanding on its connection.
+ * - Encoding: a batch is encoded (WASM, `encodeRecordBatch`) when it is first sent, with the
+ *   partition's next sequence number; retries resend the same bytes.
+ * - Idempotence (default, needs acks "all"): InitProducerId through the cluster, per-partition
+ *   sequences, up to `maxInFlight` batches in flight per partition. When a batch fails with a
+ *   retriable error, later batches of its partition come back OUT_OF_ORDER_SEQUENCE_NUMBER (also
+ *   retried); the failed batches are resent one at a time, lowest sequence first, so the log
+ *   keeps the order and the broker drops duplicates. UNKNOWN_PRODUCER_ID on the first unacknowledged
+ *   batch (the broker lost the producer's state) re-initialises the producer id and resends.
+ *   OUT_OF_ORDER_SEQUENCE_NUMBER on the first unacknowledged batch (records lost between batches),
+ *   a batch that expired after it was sent, or one that failed for good, fail with a typed error
+ *   and reset the producer id (sequences restart at 0) once nothing is in flight.
+ * - Retries: retriable errors (NOT_LEADER_OR_FOLLOWER and other stale-metadata errors refresh the
+ *   metadata first), broken connections and timeouts are retried with backoff until the batch's
+ *   delivery timeout (`deliveryTimeoutMs`, from the time it was created), then it fails with
+ *   `TimeoutError` (or the last error).
+ */
+import { Cluster, isRetriable, type RetryOptions } from "../client/cluster.ts";
+import type { AuthenticationContext } from "../client/broker-connection.ts";
+import { ConnectionError, KafkaProtocolError, TimeoutError, TributaryError } from "../errors.ts";
+import { partitionForKey } from "../hashing.ts";
+import { kafkaError } from "../protocol/error-codes.ts";
+import { APIS, type ProduceResponse } from "../protocol/generated/index.ts";
+import { encodeRecordBatch, type Bytes, type RecordInput } from "../records/encode.ts";
+import type { CompressionCodec } from "../records/types.ts";
+import type { SocketFactory, TlsOptions } from "../transport/socket.ts";
+
+export type Acks = "all" | -1 | 1 | 0;
+
+export interface PartitionerInput {
+  topic: string;
+  key: Bytes | null | undefined;
+  value: Bytes | null;
+  partitionCount: number;
+}
+
+/** Returns the partition (0…partitionCount-1) for a record sent without an explicit one. */
+export type Partitioner = (input: PartitionerInput) => number;
+
+export interface ProducerOptions {
+  brokers: ReadonlyArray<string | { host: string; port: number }>;
+  clientId?: string;
+  tls?: TlsOptions | boolean;
+  socketFactory?: SocketFactory;
+  authenticate?: (connection: AuthenticationContext) => Promise<void>;
+  /** "all" (-1, default), 1 (the leader) or 0 (no answer: offsets are -1). */
+  acks?: Acks;
+  /** Exactly-once per partition (producer id + sequences). Default: true with acks "all". */
+  idempotent?: boolean;
+  compression?: CompressionCodec;
+  /** How long a partition's batch waits for more records. Default 5 ms. */
+  lingerMs?: number;
+  /** Target size of a batch (uncompressed record bytes). Default 1 MiB. */
+  batchBytes?: number;
+  /** Produce requests in flight per broker connection (and batches per partition). Default 5. */
+  maxInFlight?: number;
+  /** Per-request limit, also the broker's ack timeout. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** A record fails if not acknowledged this long after its batch was created. Default 120 s. */
+  deliveryTimeoutMs?: number;
+  /** Backoff of retries (and the metadata look-ups of `send`). */
+  retry?: Omit<RetryOptions, "deadlineMs">;
+  connectTimeoutMs?: number;
+  /** Default: Kafka's (murmur2 for keys, sticky partitions for null keys). */
+  partitioner?: Partitioner;
+}
+
+export interface ProducerMessage {
+  key?: Bytes | null;
+  value: Bytes | null;
+  headers?: RecordInput["headers"];
+  partition?: number;
+  /** Milliseconds since the epoch; default: when `send` is called. */
+  timestamp?: number;
+}
+
+export interface ProducerRecord {
+  topic: string;
+  messages: ReadonlyArray<ProducerMessage>;
+}
+
+export interface RecordMetadata {
+  topic: string;
+  partition: number;
+  /** -1 with acks 0 (and for a duplicate the broker dropped). */
+  offset: number;
+  /** The record's timestamp, or the broker's append time for LogAppendTime topics. */
+  timestamp: number;
+}
+
+export interface ProducerStats {
+  /** Produce requests sent, batches sent (retries included), retries. */
+  requests: number;
+  batches: number;
+  retries: number;
+  producerIdResets: number;
+}
+
+export interface Producer {
+  send(record: ProducerRecord): Promise<RecordMetadata[]>;
+  /** Several topics in one call: one metadata entry per message, in input order. */
+  sendBatch(records: ReadonlyArray<ProducerRecord>): Promise<RecordMetadata[]>;
+  /** Sends everything buffered; resolves when all of it is acknowledged, rejects with the first failure. */
+  flush(): Promise<void>;
+  /** Flushes, then closes the connections. Later sends reject. */
+  close(): Promise<void>;
+  /** The producer id and epoch in use (-1 before the first idempotent send or without idempotence). */
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly stats: Readonly<ProducerStats>;
+  readonly cluster: Cluster;
+}
+
+/** A `send`/`sendBatch` call: its results fill in as its batches are acknowledged. */
+class Owner {
+  readonly results: RecordMetadata[];
+  remaining: number;
+  settled = false;
+  readonly resolve: (r: RecordMetadata[]) => void;
+  readonly reject: (e: unknown) => void;
+  constructor(count: number, resolve: (r: RecordMetadata[]) => void, reject: (e: unknown) => void) {
+    this.resolve = resolve;
+    this.reject = reject;
+    this.results = new Array(count);
+    this.remaining = count;
+  }
+}
+
+class Batch {
+  readonly records: RecordInput[] = [];
+  readonly owners: Owner[] = [];
+  readonly slots: number[] = [];
+  bytes = 61;
+  readonly createdAt = Date.now();
+  sequence = -1;
+  generation = -1;
+  encoded: Uint8Array | null = null;
+  attempts = 0;
+  retryAt = 0;
+  sent = false;
+  lastError: TributaryError | null = null;
+  settle!: (error: TributaryError | null) => void;
+  readonly done = new Promise<TributaryError | null>((resolve) => (this.settle = resolve));
+  readonly state: PartitionState;
+  constructor(state: PartitionState) {
+    this.state = state;
+  }
+}
+
+class PartitionState {
+  open: Batch | null = null;
+  /** Sealed, never sent (no sequence yet). */
+  readonly queue: Batch[] = [];
+  /** Sent at least once, failed, waiting to be resent (sequence order). */
+  readonly retries: Batch[] = [];
+  /** Batches with a sequence not yet acknowledged (sequence order). */
+  readonly unacked: Batch[] = [];
+  inflight = 0;
+  nextSequence = 0;
+  readonly topic: string;
+  readonly partition: number;
+  constructor(topic: string, partition: number) {
+    this.topic = topic;
+    this.partition = partition;
+  }
+}
+
+const RECORD_OVERHEAD = 22;
+const FATAL_RESET = -1;
+
+export function createProducer(options: ProducerOptions): Producer {
+  return new ProducerImpl(options);
+}
+
+class ProducerImpl implements Producer {
+  readonly cluster: Cluster;
+  readonly stats: ProducerStats = { requests: 0, batches: 0, retries: 0, producerIdResets: 0 };
+  private readonly acks: number;
+  private readonly idempotent: boolean;
+  private readonly compression: CompressionCodec;
+  private readonly lingerMs: number;
+  private readonly batchBytes: number;
+  private readonly maxInFlight: number;
+  private readonly requestTimeoutMs: number;
+  private readonly deliveryTimeoutMs: number;
+  private readonly backoffInitialMs: number;
+  private readonly backoffMaxMs: number;
+  private readonly partitioner: Partitioner | undefined;
+  private readonly partitions = new Map<string, PartitionState>();
+  private readonly sticky = new Map<string, number>();
+  private readonly lastSticky = new Map<string, number>();
+  private readonly loading = new Map<string, Promise<Map<string, number>>>();
+  private readonly inflightByNode = new Map<number, number>();
+  private readonly pending = new Set<Batch>();
+  private pid = -1;
+  private epoch = -1;
+  private generation = 0;
+  private initializing: Promise<void> | null = null;
+  private needsReset = false;
+  private inflightTotal = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timerAt = Infinity;
+  private flushing = 0;
+  private closed = false;
+  private refreshingMetadata = false;
+
+  constructor(options: ProducerOptions) {
+    const acks = options.acks ?? "all";
+    this.acks = acks === "all" ? -1 : acks;
+    if (![-1, 0, 1].includes(this.acks)) throw new RangeError(`acks must be "all", -1, 1 or 0, got ${String(acks)}`);
+    if (options.idempotent === true && this.acks !== -1) throw new RangeError(`an idempotent producer needs acks "all"; pass idempotent: false for acks ${this.acks}`);
+    this.idempotent = options.idempotent ?? this.acks === -1;
+    this.compression = options.compression ?? "none";
+    this.lingerMs = options.lingerMs ?? 5;
+    this.batchBytes = options.batchBytes ?? 1 << 20;
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 5);
+    if (this.idempotent && this.maxInFlight > 5) throw new RangeError("an idempotent producer allows at most 5 requests in flight (the broker tracks 5 batches per producer)");
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 120_000;
+    this.backoffInitialMs = options.retry?.initialMs ?? 100;
+    this.backoffMaxMs = options.retry?.maxMs ?? 1_000;
+    this.partitioner = options.partitioner;
+    this.cluster = new Cluster({
+      brokers: options.brokers,
+      clientId: options.clientId ?? "tributary-producer",
+      tls: options.tls,
+      socketFactory: options.socketFactory,
+      authenticate: options.authenticate,
+      connectTimeoutMs: options.connectTimeoutMs,
+      requestTimeoutMs: this.requestTimeoutMs,
+      retry: { initialMs: this.backoffInitialMs, maxMs: this.backoffMaxMs, deadlineMs: this.deliveryTimeoutMs },
+    });
+  }
+
+  get producerId(): number {
+    return this.pid;
+  }
+
+  get producerEpoch(): number {
+    return this.epoch;
+  }
+
+  send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    return this.sendBatch([record]);
+  }
+
+  sendBatch(records: ReadonlyArray<ProducerRecord>): Promise<RecordMetadata[]> {
+    if (this.closed) return Promise.reject(closedError());
+    let count = 0;
+    for (const r of records) count += r.messages.length;
+    if (count === 0) return Promise.resolve([]);
+    const counts = this.partitionCounts(records);
+    if (counts) return this.enqueue(records, counts, count);
+    return this.loadMetadata(records).then((loaded) => this.enqueue(records, loaded, count));
+  }
+
+  async flush(): Promise<void> {
+    this.flushing++;
+    try {
+      const batches = [...this.pending];
+      this.drain();
+      const errors = (await Promise.all(batches.map((b) => b.done))).filter((e): e is TributaryError => e !== null);
+      if (errors.length > 0) throw errors[0];
+    } finally {
+      this.flushing--;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+      if (this.timer) clearTimeout(this.timer);
+      this.cluster.close();
+    }
+  }
+
+  /** Partition counts from the cache, or undefined when a topic is missing. */
+  private partitionCounts(records: ReadonlyArray<ProducerRecord>): Map<string, number> | undefined {
+    const meta = this.cluster.metadata;
+    // Older than the cluster's default metadata max age (5 min): look again (partitions may have been added).
+    if (!meta || Date.now() - meta.updatedAt > 300_000) return undefined;
+    const counts = new Map<string, number>();
+    for (const { topic } of records) {
+      const info = meta.topics.get(topic);
+      if (!info || info.partitions.length === 0) return undefined;
+      counts.set(topic, info.partitions.length);
+    }
+    return counts;
+  }
+
+  /** Concurrent sends to the same topics share one metadata look-up. */
+  private loadMetadata(records: ReadonlyArray<ProducerRecord>): Promise<Map<string, number>> {
+    const topics = [...new Set(records.map((r) => r.topic))].sort();
+    const key = topics.join("\u0000");
+    let loading = this.loading.get(key);
+    if (!loading) {
+      loading = this.lookUp(topics).finally(() => this.loading.delete(key));
+      this.loading.set(key, loading);
+    }
+    return loading;
+  }
+
+  private async lookUp(topics: string[]): Promise<Map<string, number>> {
+    const meta = await this.cluster.retry(async () => {
+      const m = await this.cluster.metadataFor(topics);
+      for (const topic of topics) if (!m.topics.has(topic)) await this.cluster.metadataFor(topics, { refresh: true });
+      return m;
+    }, { deadlineMs: this.deliveryTimeoutMs });
+    const counts = new Map<string, number>();
+    for (const topic of topics) {
+      const info = (this.cluster.metadata ?? meta).topics.get(topic);
+      if (!info) throw kafkaError(3, { topic, message: `topic ${topic} does not exist` })!;
+      counts.set(topic, info.partitions.length);
+    }
+    return counts;
+  }
+
+  private enqueue(records: ReadonlyArray<ProducerRecord>, counts: Map<string, number>, count: number): Promise<RecordMetadata[]> {
+    if (this.closed) return Promise.reject(closedError());
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
+      const owner = new Owner(count, resolve, reject);
+      const now = Date.now();
+      let slot = 0;
+      // Validate everything first: a bad message rejects the whole call, nothing is buffered.
+      const placed: [PartitionState, ProducerMessage][] = [];
+      for (const { topic, messages } of records) {
+        const partitionCount = counts.get(topic)!;
+        for (const message of messages) {
+          let partition = message.partition;
+          if (partition === undefined) {
+            partition = this.partitioner
+              ? this.partitioner({ topic, key: message.key, value: message.value, partitionCount })
+              : message.key == null
+                ? this.stickyPartition(topic, partitionCount)
+                : partitionForKey(message.key, partitionCount);
+          }
+          if (!isBytes(message.value) || !(message.key == null || isBytes(message.key))) {
+            reject(new TypeError(`record keys and values must be Uint8Array, string or null (topic ${topic})`));
+            return;
+          }
+          if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
+            reject(kafkaError(3, { topic, partition, message: `partition ${partition} is out of range: the topic has ${partitionCount} partitions` }));
+            return;
+          }
+          placed.push([this.stateOf(topic, partition), message]);
+        }
+      }
+      for (const [state, message] of placed) this.append(state, message, owner, slot++, now);
+    });
+  }
+
+  private stateOf(topic: string, partition: number): PartitionState {
+    const key = `${topic}:${partition}`;
+    let state = this.partitions.get(key);
+    if (!state) {
+      state = new PartitionState(topic, partition);
+      this.partitions.set(key, state);
+    }
+    return state;
+  }
+
+  /** KIP-480: null keys stick to one partition until its batch is sealed. */
+  private stickyPartition(topic: string, partitionCount: number): number {
+    let partition = this.sticky.get(topic);
+    if (partition === undefined || partition >= partitionCount) {
+      const leaders = this.cluster.metadata?.topics.get(topic)?.partitions;
+      const available = leaders?.filter((p) => p.leader >= 0).map((p) => p.partition) ?? [];
+      const pool = available.length > 0 ? available : Array.from({ length: partitionCount }, (_, i) => i);
+      const previous = this.lastSticky.get(topic);
+      const choices = pool.length > 1 ? pool.filter((p) => p !== previous) : pool;
+      partition = choices[Math.floor(Math.random() * choices.length)]!;
+      this.sticky.set(topic, partition);
+      this.lastSticky.set(topic, partition);
+    }
+    return partition;
+  }
+
+  private append(state: PartitionState, message: ProducerMessage, owner: Owner, slot: number, now: number): void {
+    const size = RECORD_OVERHEAD + sizeOf(message.key) + sizeOf(message.value) + headersSize(message.headers);
+    let batch = state.open;
+    if (batch && batch.records.length > 0 && batch.bytes + size > this.batchBytes) {
+      this.seal(state);
+      this.scheduleDrain(0);
+      batch = null;
+    }
+    if (!batch) {
+      batch = new Batch(state);
+      state.open = batch;
+      this.pending.add(batch);
+      this.scheduleDrain(this.lingerMs);
+    }
+    batch.records.push({ key: message.key ?? null, value: message.value, headers: message.headers, timestamp: message.timestamp ?? now });
+    batch.owners.push(owner);
+    batch.slots.push(slot);
+    batch.bytes += size;
+    if (batch.bytes >= this.batchBytes) {
+      this.seal(state);
+      this.scheduleDrain(0);
+    }
+  }
+
+  private seal(state: PartitionState): void {
+    const batch = state.open;
+    if (!batch) return;
+    state.open = null;
+    state.queue.push(batch);
+    if (this.sticky.get(state.topic) === state.partition) this.sticky.delete(state.topic);
+  }
+
+  private scheduleDrain(delayMs: number): void {
+    if (this.closed) return;
+    const at = Date.now() + Math.max(0, delayMs);
+    if (this.timer && this.timerAt <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.drain();
+    }, Math.max(0, delayMs));
+  }
+
+  /** Seals what is ready, expires what is too old, and sends one request per leader that has room. */
+  private drain(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    let nextWake = Infinity;
+    for (const state of this.partitions.values()) {
+      const open = state.open;
+      if (open) {
+        if (this.flushing > 0 || now - open.createdAt >= this.lingerMs) this.seal(state);
+        else nextWake = Math.min(nextWake, open.createdAt + this.lingerMs);
+      }
+      this.expire(state, now);
+    }
+    if (this.idempotent && (this.pid < 0 || this.needsReset)) {
+      if (this.hasWork()) this.initProducerId();
+      if (nextWake < Infinity) this.scheduleDrain(nextWake - now); // open batches still linger
+      return;
+    }
+    const meta = this.cluster.metadata;
+    const byNode = new Map<number, Batch[]>();
+    let needMetadata = false;
+    for (const state of this.partitions.values()) {
+      const batch = this.nextBatch(state, now);
+      if (batch === undefined) continue;
+      if (typeof batch === "number") {
+        nextWake = Math.min(nextWake, batch);
+        continue;
+      }
+      const leader = meta?.topics.get(state.topic)?.partitions[state.partition]?.leader ?? -1;
+      if (leader < 0 || !meta?.brokers.has(leader)) {
+        needMetadata = true;
+        nextWake = Math.min(nextWake, now + this.backoffInitialMs);
+        continue;
+      }
+      let list = byNode.get(leader);
+      if (!list) byNode.set(leader, (list = []));
+      list.push(batch);
+    }
+    for (const [nodeId, batches] of byNode) {
+      if ((this.inflightByNode.get(nodeId) ?? 0) >= this.maxInFlight) continue;
+      this.sendRequest(nodeId, batches);
+    }
+    if (needMetadata) this.refreshMetadata();
+    if (nextWake < Infinity) this.scheduleDrain(nextWake - now);
+  }
+
+  private hasWork(): boolean {
+    for (const state of this.partitions.values()) if (state.queue.length > 0 || state.retries.length > 0) return true;
+    return false;
+  }
+
+  /** The partition's next batch to send, a time to wake up at, or undefined. */
+  private nextBatch(state: PartitionState, now: number): Batch | number | undefined {
+    if (state.retries.length > 0) {
+      // Resend failed batches one at a time, in sequence order, once nothing of the partition is in flight.
+      if (state.inflight > 0) return undefined;
+      const batch = state.retries[0]!;
+      if (batch.retryAt > now) return batch.retryAt;
+      return batch;
+    }
+    if (state.queue.length === 0 || state.inflight >= this.maxInFlight) return undefined;
+    return state.queue[0];
+  }
+
+  private expire(state: PartitionState, now: number): void {
+    for (const list of [state.queue, state.retries]) {
+      for (let i = 0; i < list.length; i++) {
+        const batch = list[i]!;
+        if (now - batch.createdAt < this.deliveryTimeoutMs) continue;
+        list.splice(i--, 1);
+        const error = batch.lastError && !(batch.lastError instanceof TimeoutError)
+          ? batch.lastError
+          : new TimeoutError(`${state.topic}/${state.partition}: ${batch.records.length} records not acknowledged within the delivery timeout of ${this.deliveryTimeoutMs} ms`, this.deliveryTimeoutMs);
+        if (batch.sequence >= 0) this.dropSequenced(batch);
+        this.fail(batch, error);
+      }
+    }
+  }
+
+  /** A batch with a sequence will never be acknowledged: the partition's sequence has a gap. */
+  private dropSequenced(batch: Batch): void {
+    const state = batch.state;
+    const i = state.unacked.indexOf(batch);
+    if (i >= 0) state.unacked.splice(i, 1);
+    this.needsReset = true;
+  }
+
+  private sendRequest(nodeId: number, candidates: Batch[]): void {
+    const topicData = new Map<string, { index: number; records: Uint8Array }[]>();
+    const batches: Batch[] = [];
+    for (const batch of candidates) {
+      const state = batch.state;
+      if (state.retries[0] === batch) state.retries.shift();
+      else state.queue.shift();
+      if (batch.encoded === null || batch.generation !== this.generation) {
+        try {
+          this.encode(batch);
+        } catch (error) {
+          if (batch.sequence >= 0) {
+            // Never sent: give the sequence back (nothing later has one yet).
+            state.unacked.splice(state.unacked.indexOf(batch), 1);
+            state.nextSequence = batch.sequence;
+          }
+          this.fail(batch, asTributary(error));
+          continue;
+        }
+      }
+      batches.push(batch);
+      if (batch.sent) this.stats.retries++;
+      batch.sent = true;
+      batch.attempts++;
+      state.inflight++;
+      let list = topicData.get(state.topic);
+      if (!list) topicData.set(state.topic, (list = []));
+      list.push({ index: state.partition, records: batch.encoded! });
+    }
+    if (batches.length === 0) return;
+    const request = {
+      transactionalId: null,
+      acks: this.acks,
+      timeoutMs: this.requestTimeoutMs,
+      topicData: [...topicData].map(([name, partitionData]) => ({ name, partitionData })),
+    };
+    this.inflightByNode.set(nodeId, (this.inflightByNode.get(nodeId) ?? 0) + 1);
+    this.inflightTotal++;
+    this.stats.requests++;
+    this.stats.batches += batches.length;
+    const generation = this.generation;
+    let sending: Promise<ProduceResponse | undefined>;
+    try {
+      const connection = this.cluster.connectionTo(nodeId, "produce");
+      sending = this.acks === 0
+        ? connection.sendNoResponse(APIS.Produce, request, { timeoutMs: this.requestTimeoutMs }).then(() => undefined)
+        : connection.send(APIS.Produce, request, { timeoutMs: this.requestTimeoutMs });
+    } catch (error) {
+      sending = Promise.reject(error);
+    }
+    sending.then(
+      (response) => this.onResponse(batches, response, generation),
+      (error) => {
+        for (const batch of batches) this.onBatchError(batch, asTributary(error), generation);
+      },
+    ).finally(() => {
+      this.inflightByNode.set(nodeId, (this.inflightByNode.get(nodeId) ?? 1) - 1);
+      this.inflightTotal--;
+      this.drain();
+    }).catch(() => undefined);
+  }
+
+  private encode(batch: Batch): void {
+    const state = batch.state;
+    if (this.idempotent && (batch.sequence < 0 || batch.generation !== this.generation)) {
+      batch.sequence = state.nextSequence;
+      state.nextSequence = (state.nextSequence + batch.records.length) | 0;
+      if (state.nextSequence < 0) state.nextSequence = 0; // wraps like Java (past Int32.MAX to 0)
+      insertBySequence(state.unacked, batch);
+    }
+    batch.generation = this.generation;
+    batch.encoded = encodeRecordBatch(batch.records, {
+      compression: this.compression,
+      ...(this.idempotent ? { producerId: this.pid, producerEpoch: this.epoch, baseSequence: batch.sequence } : {}),
+    });
+  }
+
+  private onResponse(batches: Batch[], response: ProduceResponse | undefined, generation: number): void {
+    const answers = new Map<string, ProduceResponse["responses"][number]["partitionResponses"][number]>();
+    if (response) {
+      for (const t of response.responses) for (const p of t.partitionResponses) answers.set(`${t.name}:${p.index}`, p);
+    }
+    for (const batch of batches) {
+      const state = batch.state;
+      if (!response) {
+        state.inflight--;
+        this.complete(batch, -1, -1);
+        continue;
+      }
+      const answer = answers.get(`${state.topic}:${state.partition}`);
+      if (!answer) {
+        this.onBatchError(batch, kafkaError(-1, { topic: state.topic, partition: state.partition, message: "the broker did not answer for this partition" })!, generation);
+        continue;
+      }
+      const code = answer.errorCode;
+      if (code === 0 || code === 46 /* DUPLICATE_SEQUENCE_NUMBER: already written */) {
+        state.inflight--;
+        this.complete(batch, code === 0 ? answer.baseOffset : -1, answer.logAppendTimeMs);
+        continue;
+      }
+      const detail = answer.errorMessage ?? answer.recordErrors.map((e) => e.batchIndexErrorMessage).filter(Boolean).join("; ");
+      this.onBatchError(batch, kafkaError(code, { topic: state.topic, partition: state.partition, message: detail || null })!, generation);
+    }
+  }
+
+  private onBatchError(batch: Batch, error: TributaryError, generation: number): void {
+    const state = batch.state;
+    state.inflight--;
+    batch.lastError = error;
+    if (error instanceof KafkaProtocolError && (error.topic === undefined)) {
+      error.topic = state.topic;
+      error.partition = state.partition;
+    }
+    let retry = isRetriable(error);
+    if (error instanceof KafkaProtocolError && (error.code === 45 || error.code === 59) && this.idempotent) {
+      const first = state.unacked[0] === batch;
+      if (!first || this.needsReset || generation !== this.generation) {
+        retry = true; // an earlier batch failed: this one was not written
+      } else if (error.code === 59) {
+        // UNKNOWN_PRODUCER_ID on the first unacknowledged batch: the broker lost our state and
+        // wrote nothing; a new producer id and sequence 0 make the resend safe.
+        this.needsReset = true;
+        retry = true;
+      } else {
+        retry = false;
+        this.dropSequenced(batch);
+      }
+    } else if (!retry && batch.sequence >= 0) {
+      this.dropSequenced(batch);
+    }
+    if (error instanceof KafkaProtocolError && error.retriable || error instanceof ConnectionError || error instanceof TimeoutError) {
+      this.cluster.invalidateMetadata();
+      this.refreshMetadata();
+    }
+    if (retry && !(error instanceof ConnectionError && error.reason === "closed-by-client") && !this.closed) {
+      if (Date.now() - batch.createdAt >= this.deliveryTimeoutMs) {
+        if (batch.sequence >= 0) this.dropSequenced(batch);
+        this.fail(batch, error);
+        return;
+      }
+      batch.retryAt = Date.now() + Math.min(this.backoffMaxMs, this.backoffInitialMs * 2 ** Math.min(10, batch.attempts - 1)) * (0.8 + Math.random() * 0.4);
+      if (this.idempotent) insertBySequence(state.retries, batch);
+      else state.retries.push(batch);
+      this.scheduleDrain(batch.retryAt - Date.now());
+      return;
+    }
+    if (batch.sequence >= 0 && state.unacked.includes(batch)) this.dropSequenced(batch);
+    this.fail(batch, error);
+  }
+
+  private complete(batch: Batch, baseOffset: number, logAppendTime: number): void {
+    const state = batch.state;
+    if (batch.sequence >= 0) {
+      const i = state.unacked.indexOf(batch);
+      if (i >= 0) state.unacked.splice(i, 1);
+    }
+    this.pending.delete(batch);
+    const { topic, partition } = state;
+    for (let i = 0; i < batch.records.length; i++) {
+      const owner = batch.owners[i]!;
+      if (owner.settled) continue;
+      owner.results[batch.slots[i]!] = {
+        topic, partition,
+        offset: baseOffset < 0 ? -1 : baseOffset + i,
+        timestamp: logAppendTime >= 0 ? logAppendTime : batch.records[i]!.timestamp!,
+      };
+      if (--owner.remaining === 0) {
+        owner.settled = true;
+        owner.resolve(owner.results);
+      }
+    }
+    batch.settle(null);
+  }
+
+  private fail(batch: Batch, error: TributaryError): void {
+    this.pending.delete(batch);
+    for (const owner of batch.owners) {
+      if (owner.settled) continue;
+      owner.settled = true;
+      owner.reject(error);
+    }
+    batch.settle(error);
+  }
+
+  private refreshMetadata(): void {
+    if (this.refreshingMetadata || this.closed) return;
+    this.refreshingMetadata = true;
+    this.cluster.refreshMetadata().then(() => 0, () => this.backoffInitialMs).then((delay) => {
+      this.refreshingMetadata = false;
+      this.scheduleDrain(delay);
+    });
+  }
+
+  /** InitProducerId (first use, or a reset once nothing is in flight). */
+  private initProducerId(): void {
+    if (this.initializing || this.closed) return;
+    if (this.needsReset && this.inflightTotal > 0) return; // the last response drains again
+    const reset = this.needsReset;
+    this.initializing = this.cluster.retry(async () => {
+      const answer = await this.cluster.sendToAny(APIS.InitProducerId, {
+        transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1,
+      }, { timeoutMs: this.requestTimeoutMs, retry: false, check: (r) => kafkaError(r.errorCode) });
+      return answer;
+    }, { deadlineMs: this.deliveryTimeoutMs }).then(
+      (answer) => {
+        this.pid = answer.producerId;
+        this.epoch = answer.producerEpoch;
+        if (reset) {
+          this.stats.producerIdResets++;
+          this.generation++;
+          this.needsReset = false;
+          for (const state of this.partitions.values()) {
+            state.nextSequence = 0;
+            state.unacked.length = 0;
+            for (const batch of state.retries) {
+              batch.sequence = -1;
+              batch.encoded = null;
+            }
+          }
+        } else if (this.generation === 0) {
+          this.generation = 1;
+        }
+      },
+      (error) => {
+        // Nothing can be sent without a producer id: fail what waits for one.
+        for (const state of this.partitions.values()) {
+          for (const batch of [...state.queue, ...state.retries]) this.fail(batch, asTributary(error));
+          state.queue.length = 0;
+          state.retries.length = 0;
+        }
+      },
+    ).finally(() => {
+      this.initializing = null;
+      this.scheduleDrain(0);
+    });
+  }
+}
+
+function insertBySequence(list: Batch[], batch: Batch): void {
+  let i = list.length;
+  while (i > 0 && list[i - 1]!.sequence > batch.sequence) i--;
+  list.splice(i, 0, batch);
+}
+
+function isBytes(value: unknown): boolean {
+  return value === null || typeof value === "string" || value instanceof Uint8Array;
+}
+
+function sizeOf(bytes: Bytes | null | undefined): number {
+  if (bytes == null) return 0;
+  return typeof bytes === "string" ? bytes.length : bytes.byteLength;
+}
+
+function headersSize(headers: RecordInput["headers"]): number {
+  if (!headers) return 0;
+  let size = 0;
+  if (Array.isArray(headers)) for (const h of headers) size += 4 + h.key.length + sizeOf(h.value);
+  else {
+    for (const [key, value] of Object.entries(headers)) {
+      if (Array.isArray(value)) for (const v of value) size += 4 + key.length + sizeOf(v as Bytes | null);
+      else size += 4 + key.length + sizeOf(value as Bytes | null);
+    }
+  }
+  return size;
+}
+
+function closedError(): ConnectionError {
+  return new ConnectionError({ host: "producer", port: 0, reason: "closed-by-client", message: "the producer was closed" });
+}
+
+function asTributary(error: unknown): TributaryError {
+  if (error instanceof TributaryError) return error;
+  return new TributaryError(error instanceof Error ? error.message : String(error), { cause: error });
+}
