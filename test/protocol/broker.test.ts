@@ -62,10 +62,16 @@ describe.sequential("against a real Kafka 4 broker", () => {
 
   it("Produce a record batch, Fetch it back and decode its records", async () => {
     const batch = encodeRecordBatch([{ key: "k1", value: "hello" }, { key: "k2", value: "world", headers: [{ key: "h", value: "1" }] }]);
-    const produced = await broker.send(APIS.Produce, v("Produce"), {
-      transactionalId: null, acks: -1, timeoutMs: 10_000,
-      topicData: [{ name: topic, partitionData: [{ index: 0, records: batch }] }],
-    });
+    // A partition just created may briefly answer NOT_LEADER_OR_FOLLOWER (6) although Metadata
+    // already names its leader: nothing was written then, so a client retries, as here.
+    const produced = await retry(
+      () => broker.send(APIS.Produce, v("Produce"), {
+        transactionalId: null, acks: -1, timeoutMs: 10_000,
+        topicData: [{ name: topic, partitionData: [{ index: 0, records: batch }] }],
+      }),
+      (answer) => answer.responses[0]!.partitionResponses[0]!.errorCode !== 6,
+      "produce",
+    );
     const partition = produced.responses[0]!.partitionResponses[0]!;
     expect(partition.errorCode).toBe(0);
     expect(partition.baseOffset).toBe(0);
