@@ -137,8 +137,14 @@ describe.sequential("admin client (single broker)", () => {
     const results = await admin.createPartitions([{ topic, count: 8 }, { topic: second, count: 1 }]);
     expect(results[0]).toEqual({ topic, error: null });
     expect(results[1]!.error).toMatchObject({ errorName: "INVALID_PARTITIONS", topic: second });
-    const [info] = await admin.describeTopics([topic]);
-    expect(info!.partitions.length).toBe(8);
+    // CreatePartitions answers before the new partitions reach the broker's metadata cache: a
+    // client sees them within moments, not at once.
+    let partitions = 0;
+    for (let attempt = 0; attempt < 50 && partitions !== 8; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      partitions = (await admin.describeTopics([topic]))[0]!.partitions.length;
+    }
+    expect(partitions).toBe(8);
     const latest = await admin.listOffsets(topic, "latest");
     expect(latest.length).toBe(8);
   });
