@@ -536,12 +536,14 @@ export class Cluster {
         .sort((a, b) => a.partition - b.partition);
       topics.set(t.name, { name: t.name, topicId: t.topicId, isInternal: t.isInternal, partitions });
     }
-    // Connections to brokers that left the cluster (or moved) are closed.
+    // Connections to brokers that moved (new host or port) are closed. A broker missing from one
+    // answer keeps its connections: a restarting broker is briefly absent, and closing would fail
+    // the requests in flight to it for nothing.
     for (const [key, connection] of this.connections) {
       if (key.startsWith("bootstrap|")) continue;
       const nodeId = Number(key.slice(0, key.indexOf("|")));
       const broker = brokers.get(nodeId) ?? this.coordinatorHosts.get(nodeId);
-      if (!broker || !key.startsWith(`${nodeId}|${broker.host}:${broker.port}|`)) {
+      if (broker && !key.startsWith(`${nodeId}|${broker.host}:${broker.port}|`)) {
         connection.close();
         this.connections.delete(key);
       }

@@ -633,7 +633,9 @@ class ProducerImpl implements Producer {
       error.topic = state.topic;
       error.partition = state.partition;
     }
-    let retry = isRetriable(error);
+    // A connection the cluster layer closed under an in-flight request (a broker moved) is as
+    // transient as a broken one; only this producer's own close() makes it final.
+    let retry = isRetriable(error) || (error instanceof ConnectionError && error.reason === "closed-by-client" && !this.closed);
     if (error instanceof KafkaProtocolError && (error.code === 45 || error.code === 59) && this.idempotent) {
       const first = state.unacked[0] === batch;
       if (!first || this.needsReset || generation !== this.generation) {
@@ -654,7 +656,7 @@ class ProducerImpl implements Producer {
       this.cluster.invalidateMetadata();
       this.refreshMetadata();
     }
-    if (retry && !(error instanceof ConnectionError && error.reason === "closed-by-client") && !this.closed) {
+    if (retry && !this.closed) {
       if (Date.now() - batch.createdAt >= this.deliveryTimeoutMs) {
         if (batch.sequence >= 0) this.dropSequenced(batch);
         this.fail(batch, error);
