@@ -27,7 +27,6 @@
  * @2l/kafkajs-lz4 and @sensejs/kafkajs-zstd-support; test/oracles/RecordBatchOracle.java (produce) on the
  * broker's own kafka-clients jar.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -35,6 +34,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type * as KafkaJs from "kafkajs";
+import { runChecked } from "../../test/support/process.ts";
+import { randomBytes, seededRandom } from "../../test/support/random.ts";
 
 const require = createRequire(import.meta.url);
 const kafkajs: typeof KafkaJs = require("kafkajs");
@@ -112,21 +113,8 @@ interface SentRecord {
 /** A group of records sent together: one batch. */
 type Group = SentRecord[];
 
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomBuffer(random: () => number, length: number): Buffer {
-  const bytes = Buffer.alloc(length);
-  for (let i = 0; i < length; i++) bytes[i] = Math.floor(random() * 256);
-  return bytes;
+  return Buffer.from(randomBytes(random, length));
 }
 
 /**
@@ -489,18 +477,7 @@ async function produceJava(c: Case, topic: string, classpath: string, expected: 
 }
 
 function run(command: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-    child.once("error", reject);
-    child.once("close", (code) => {
-      if (code === 0) resolve(Buffer.concat(stdout).toString());
-      else reject(new Error(`${command} ${args.slice(-12).join(" ")} exited with ${code}:\n${Buffer.concat(stderr).toString()}`));
-    });
-  });
+  return runChecked(`${command} ${args.slice(-12).join(" ")}`, command, args, { cwd: ROOT });
 }
 
 // ---------------------------------------------------------------------------------------------

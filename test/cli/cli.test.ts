@@ -3,30 +3,19 @@
  * produce from JSON lines on stdin, consume to JSON lines, offsets; and its errors: one line on
  * stderr, a non-zero exit, and nothing lost that was accepted before a bad line.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, SINGLE_BROKER } from "../support/kafka.ts";
+import { type ProcessResult, runProcess } from "../support/process.ts";
 
 const CLI = join(REPO_ROOT, "dist/cli/main.js");
 const BROKERS = `${SINGLE_BROKER.host}:${SINGLE_BROKER.port}`;
 const topic = `tributary-cli-${Date.now()}`;
 const binaryTopic = `${topic}-binary`;
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function cli(args: string[], stdin = ""): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["pipe", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-    child.stdin.end(stdin);
-  });
+function cli(args: string[], stdin = ""): Promise<ProcessResult> {
+  return runProcess(process.execPath, [CLI, ...args], { stdin });
 }
 
 const lines = (text: string) => text.split("\n").filter(Boolean).map((line) => JSON.parse(line));

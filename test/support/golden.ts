@@ -3,12 +3,12 @@
  * and encoder (test/oracles/RecordBatchOracle.java, run on the broker's jars): shared by the
  * fixtures' consistency test and the tests of Tributary's codec against them.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { REPO_ROOT } from "./kafka.ts";
+import { runChecked } from "./process.ts";
 
 export const FIXTURES = join(REPO_ROOT, "test/fixtures/golden");
 export const ORACLE = join(REPO_ROOT, "test/oracles/RecordBatchOracle.java");
@@ -62,19 +62,8 @@ export interface OracleRecord {
 export type Decoded = Array<{ batch: OracleBatch; records: OracleRecord[] }>;
 
 export function runJava(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    // C1 only: the JVM compiles the source file and decodes a few MB; C2 would only cost time here.
-    const child = spawn("java", ["-XX:TieredStopAtLevel=1", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-    child.once("error", reject);
-    child.once("close", (code) => {
-      if (code === 0) resolve(Buffer.concat(stdout).toString());
-      else reject(new Error(`RecordBatchOracle.java exited with ${code}: ${Buffer.concat(stderr).toString()}`));
-    });
-  });
+  // C1 only: the JVM compiles the source file and decodes a few MB; C2 would only cost time here.
+  return runChecked("RecordBatchOracle.java", "java", ["-XX:TieredStopAtLevel=1", ...args]);
 }
 
 /** Runs the oracle's `decode` on the files in one JVM; returns each file's batches with their records. */

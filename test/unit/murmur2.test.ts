@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { murmur2, murmur2Batch, partitionForKey, partitionsForKeys } from "../../src/entry/node.ts";
-import { javaHashes, randomBytes, seededRandom } from "../support/java-oracle.ts";
+import { javaHashes } from "../support/java-oracle.ts";
+import { randomBytes, seededRandom } from "../support/random.ts";
 import { KAFKA_MURMUR2_VECTORS } from "../runtime/smoke-cases.js";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);

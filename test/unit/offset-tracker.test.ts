@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { OffsetTracker, OffsetTrackerError, TributaryError, type AckResult } from "../../src/entry/node.ts";
 import { OffsetStatus } from "../../src/core/abi.ts";
 import { core } from "../../src/core/instance.ts";
-import { seededRandom } from "../support/java-oracle.ts";
+import { seededRandom } from "../support/random.ts";
 
 /** The obvious model: sets of pending (delivered, unacknowledged) and acknowledged offsets. */
 class Model {

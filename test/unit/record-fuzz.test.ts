@@ -14,7 +14,7 @@ import {
   WasmTrapError,
 } from "../../src/entry/node.ts";
 import { COMPRESSION_CODECS } from "../../src/records/types.ts";
-import { seededRandom } from "../support/java-oracle.ts";
+import { seededRandom } from "../support/random.ts";
 import { concat } from "../support/raw-batch.ts";
 
 const CASES = 100_000;
