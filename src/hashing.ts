@@ -6,13 +6,12 @@
  * key produced by Tributary lands on the same partition as the same key produced from Java.
  */
 import { Status } from "./core/abi.ts";
+import { maxByteLength, writeBytes } from "./core/bytes.ts";
 import { core, type Core } from "./core/instance.ts";
 import { TributaryError } from "./errors.ts";
 
 /** A record key: bytes, or a string hashed as its UTF-8 bytes (as Java's StringSerializer does). */
 export type Key = Uint8Array | string;
-
-const utf8 = new TextEncoder();
 
 /** CRC-32C (Castagnoli) of `bytes`, as an unsigned 32-bit number. */
 export function crc32c(bytes: Uint8Array): number {
@@ -69,11 +68,8 @@ function copyIn(c: Core, bytes: Uint8Array): number {
 /** Writes one key into scratch memory; returns its address and byte length. */
 function writeKey(c: Core, key: Key): [number, number] {
   checkKey(key);
-  if (typeof key !== "string") return [copyIn(c, key), key.byteLength];
-  // UTF-8 needs at most 3 bytes per UTF-16 code unit.
-  const ptr = c.scratch(key.length * 3);
-  const { written } = utf8.encodeInto(key, c.bytes().subarray(ptr, ptr + key.length * 3));
-  return [ptr, written];
+  const ptr = c.scratch(maxByteLength(key));
+  return [ptr, writeBytes(c.bytes(), ptr, key)];
 }
 
 /**
@@ -85,7 +81,7 @@ function hashKeys(keys: ReadonlyArray<Key>, partitions: number): Int32Array {
   let capacity = 0;
   for (const key of keys) {
     checkKey(key);
-    capacity += typeof key === "string" ? key.length * 3 : key.byteLength;
+    capacity += maxByteLength(key);
   }
   const c = core();
   const offsetsPtr = c.scratch(8 * count + 4 + capacity);
@@ -97,12 +93,7 @@ function hashKeys(keys: ReadonlyArray<Key>, partitions: number): Int32Array {
   for (let i = 0; i < count; i++) {
     const key = keys[i]!;
     offsets[i] = end;
-    if (typeof key === "string") {
-      end += utf8.encodeInto(key, memory.subarray(dataPtr + end, dataPtr + end + key.length * 3)).written;
-    } else {
-      memory.set(key, dataPtr + end);
-      end += key.byteLength;
-    }
+    end += writeBytes(memory, dataPtr + end, key);
   }
   offsets[count] = end;
   const status = c.exports.tributary_murmur2_batch(dataPtr, end, offsetsPtr, count, partitions, outPtr);

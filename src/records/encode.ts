@@ -2,6 +2,7 @@
  * Encoding a v2 record batch for the producer with the WebAssembly core: record bytes, varints,
  * compression and CRC-32C all happen in one call.
  */
+import { maxByteLength, writeBytes } from "../core/bytes.ts";
 import { core } from "../core/instance.ts";
 import { TributaryError } from "../errors.ts";
 import { COMPRESSION_CODECS, type CompressionCodec } from "./types.ts";
@@ -37,7 +38,6 @@ export interface BatchOptions {
 const PARAMS = 7;
 const RECORD_FIELDS = 7;
 const HEADER_FIELDS = 4;
-const utf8 = new TextEncoder();
 
 /** Encodes `records` as one record batch (offset deltas 0…n-1) and returns its bytes. */
 export function encodeRecordBatch(records: ReadonlyArray<RecordInput>, options: BatchOptions = {}): Uint8Array {
@@ -50,8 +50,7 @@ export function encodeRecordBatch(records: ReadonlyArray<RecordInput>, options: 
   let dataCapacity = 0;
   const reserve = (bytes: Bytes | null | undefined) => {
     if (bytes == null) return;
-    if (typeof bytes === "string") dataCapacity += bytes.length * 3;
-    else if (bytes instanceof Uint8Array) dataCapacity += bytes.byteLength;
+    if (typeof bytes === "string" || bytes instanceof Uint8Array) dataCapacity += maxByteLength(bytes);
     else throw new TypeError(`record keys, values and header values must be Uint8Array, string or null, got ${typeof bytes}`);
   };
   records.forEach((record, i) => {
@@ -74,12 +73,7 @@ export function encodeRecordBatch(records: ReadonlyArray<RecordInput>, options: 
   const put = (bytes: Bytes | null | undefined): [number, number] => {
     if (bytes == null) return [0, -1];
     const at = dataLength;
-    if (typeof bytes === "string") {
-      dataLength += utf8.encodeInto(bytes, memory.subarray(dataAt + at, dataAt + at + bytes.length * 3)).written;
-    } else {
-      memory.set(bytes, dataAt + at);
-      dataLength += bytes.byteLength;
-    }
+    dataLength += writeBytes(memory, dataAt + at, bytes);
     return [at, dataLength - at];
   };
 
