@@ -67,8 +67,18 @@ describe.sequential("3-broker cluster: the harness (independent checks with kafk
       expect(cluster.brokers.map((broker) => broker.nodeId).sort()).toEqual([1, 2, 3]);
       expect(cluster.brokers.map((broker) => broker.port).sort()).toEqual([19092, 19093, 19094]);
       const topic = `replicated-${Date.now()}`;
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 3 }] });
-      const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+      // kafkajs's own waitForLeaders gives up on the UNKNOWN_TOPIC_OR_PARTITION a freshly started
+      // cluster answers while the topic propagates; wait for it here instead, as a client would.
+      await admin.createTopics({ waitForLeaders: false, topics: [{ topic, numPartitions: 3, replicationFactor: 3 }] });
+      let metadata: Awaited<ReturnType<typeof admin.fetchTopicMetadata>>["topics"][number] | undefined;
+      for (let attempt = 0; attempt < 100 && !metadata; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+        metadata = await admin.fetchTopicMetadata({ topics: [topic] }).then(
+          (answer) => answer.topics[0]?.partitions.length === 3 && answer.topics[0].partitions.every((p) => p.leader >= 0) ? answer.topics[0] : undefined,
+          () => undefined,
+        );
+      }
+      expect(metadata, "the topic's partitions and leaders").toBeDefined();
       for (const partition of metadata!.partitions) {
         expect(partition.replicas.sort()).toEqual([1, 2, 3]);
       }
