@@ -4,7 +4,7 @@
  * TLS: Bun's `tls` options — CA (replaces the default roots), client certificate and key,
  * `serverName` (SNI and verification), `rejectUnauthorized`. No STARTTLS upgrade here.
  */
-import { connectionError, pemList, tlsOptionsOf, type Pem, type Socket, type SocketFactory, type SocketHandlers, type SocketOptions } from "./socket.ts";
+import { connectionError, isTlsErrorCode, pemList, tlsOptionsOf, type Pem, type Socket, type SocketFactory, type SocketHandlers, type SocketOptions } from "./socket.ts";
 import type { ConnectionError } from "../errors.ts";
 
 /** The part of Bun's API this file uses. */
@@ -154,7 +154,8 @@ export function bunSocketFactory(bun: BunNamespace = (globalThis as unknown as {
       });
     } catch (error) {
       owner.closed = true;
-      throw connectionError(options, "connect", "could not connect", error);
+      // Bun.connect rejects at once when it cannot use the CA, certificate or key (ERR_BORINGSSL…).
+      throw connectionError(options, tls && isTlsErrorCode(error) ? "tls" : "connect", "could not connect", error);
     }
     owner.socket = socket;
     socket.setNoDelay?.(true);

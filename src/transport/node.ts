@@ -9,7 +9,7 @@
  */
 import type * as NodeNet from "node:net";
 import type * as NodeTls from "node:tls";
-import { connectionError, pemList, tlsOptionsOf, type Socket, type SocketFactory, type SocketHandlers, type SocketOptions, type TlsOptions } from "./socket.ts";
+import { connectionError, isTlsErrorCode as isTlsError, pemList, tlsOptionsOf, type Socket, type SocketFactory, type SocketHandlers, type SocketOptions, type TlsOptions } from "./socket.ts";
 
 export interface NodeSocketModules {
   net: Pick<typeof NodeNet, "connect">;
@@ -92,7 +92,14 @@ class NodeSocket implements Socket {
   async startTls(tls: TlsOptions): Promise<void> {
     const raw = this.socket;
     this.detach(raw);
-    const upgraded = this.tlsModule.connect({ ...tlsConnectOptions(this.options.host, tls), socket: raw });
+    let upgraded: NodeTls.TLSSocket;
+    try {
+      upgraded = this.tlsModule.connect({ ...tlsConnectOptions(this.options.host, tls), socket: raw });
+    } catch (error) {
+      raw.destroy();
+      this.onClose();
+      throw unusableTlsOptions(this.options, error);
+    }
     upgraded.setNoDelay(true);
     await handshake(upgraded, this.options).catch((error) => {
       upgraded.destroy();
@@ -111,11 +118,6 @@ class NodeSocket implements Socket {
     this.socket.destroy();
     this.handlers.onClose();
   }
-}
-
-function isTlsError(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === "string" && /^(ERR_SSL|ERR_TLS|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL)/.test(code);
 }
 
 /** Waits for the socket to connect (and finish its TLS handshake); closes it if it cannot. */
@@ -139,13 +141,23 @@ function handshake(socket: NodeNet.Socket, options: SocketOptions, secure = true
   });
 }
 
+/** `tls.connect` throws at once when it cannot use the CA, certificate or key it was given. */
+function unusableTlsOptions(options: SocketOptions, error: unknown) {
+  return connectionError(options, "tls", "could not use the TLS options (CA, certificate or key)", error);
+}
+
 /** A socket factory over the given `node:net` and `node:tls` modules. */
 export function nodeSocketFactory(modules: NodeSocketModules): SocketFactory {
   return async (options, handlers) => {
     const tls = tlsOptionsOf(options);
-    const socket = tls
-      ? modules.tls.connect({ host: options.host, port: options.port, ...tlsConnectOptions(options.host, tls) })
-      : modules.net.connect({ host: options.host, port: options.port });
+    let socket: NodeNet.Socket;
+    try {
+      socket = tls
+        ? modules.tls.connect({ host: options.host, port: options.port, ...tlsConnectOptions(options.host, tls) })
+        : modules.net.connect({ host: options.host, port: options.port });
+    } catch (error) {
+      throw tls ? unusableTlsOptions(options, error) : connectionError(options, "connect", "could not connect", error);
+    }
     socket.setNoDelay(true);
     await handshake(socket, options, tls !== undefined);
     return new NodeSocket(socket, tls !== undefined, options, handlers, modules.tls);

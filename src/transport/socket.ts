@@ -85,10 +85,27 @@ export function defaultSocketFactory(): SocketFactory {
   return defaultFactory;
 }
 
-/** Normalises `tls: true | {...}` to options, or undefined for plain TCP. */
+/**
+ * Normalises `tls: true | {...}` to options, or undefined for plain TCP. A client certificate
+ * without its key (or a key without its certificate) is refused (`ConnectionError`, reason `tls`):
+ * runtimes would otherwise ignore it or fail in their own ways.
+ */
 export function tlsOptionsOf(options: SocketOptions): TlsOptions | undefined {
   if (options.tls === undefined || options.tls === false) return undefined;
-  return options.tls === true ? {} : options.tls;
+  const tls = options.tls === true ? {} : options.tls;
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    throw connectionError(options, "tls", "a client certificate needs both `cert` and `key`");
+  }
+  return tls;
+}
+
+/**
+ * True for the TLS errors of the OpenSSL-based runtimes (Node, and Bun's BoringSSL): failed
+ * verification, alerts from the peer, and PEM/key material they could not use.
+ */
+export function isTlsErrorCode(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === "string" && /^(ERR_SSL|ERR_TLS|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL|ERR_BORINGSSL)/.test(code);
 }
 
 export function pemList(ca: Pem | Pem[] | undefined): Pem[] | undefined {

@@ -5,6 +5,10 @@
  * TLS: `secureTransport: "on"` with the platform's trust store only — no custom CA, no client
  * certificate, no other SNI name than the host, no way to skip verification; asking for any of
  * them is refused with a `ConnectionError` (reason `unsupported`) rather than silently ignored.
+ * In self-hosted workerd the host decides instead: the `tlsOptions` of the network service that
+ * is the Worker's globalOutbound set the CAs its TLS sockets trust (`trustedCertificates`) and the
+ * client certificate they present (`keypair`) — a private CA and mutual TLS work that way
+ * (test/transport/tls-broker.test.ts). A certificate it does not trust fails with reason `tls`.
  * STARTTLS works for sockets opened with `allowTlsUpgrade` (`secureTransport: "starttls"`).
  * Workers cannot reach private addresses on Cloudflare's network; local workerd can when its
  * config allows it (a network service with `allow = ["local", ...]` as the `globalOutbound`).

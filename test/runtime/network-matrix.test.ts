@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SINGLE_BROKER } from "../support/kafka.ts";
-import { bin, cleanScratch, consumerProject, runJson, RUNTIME_DIR as here, workerdConfig } from "./runtimes.ts";
+import { bin, cleanScratch, consumerProject, denoRun, runJson, RUNTIME_DIR as here, workerdTest } from "./runtimes.ts";
 
 const { host, port } = SINGLE_BROKER;
 const smoke = (command: string, args: string[]) => runJson<{ runtime: string }>(command, args);
@@ -23,6 +23,7 @@ function expectAnswered(result: { runtime: string }, runtimePrefix: string) {
 describe("runtime network matrix (real broker, each runtime's default transport)", () => {
   const consumer = consumerProject(["run-network-node.js", "run-network-deno.js", "network-smoke.js"]);
   const target = [host, String(port)];
+  const allowNet = `${host}:${port}`;
 
   it("Node 20 (node:net)", async () => {
     expectAnswered(await smoke(bin("node20/bin/node"), [join(consumer, "run-network-node.js"), ...target]), "node v20.");
@@ -37,16 +38,16 @@ describe("runtime network matrix (real broker, each runtime's default transport)
   });
 
   it("Deno, installed as an npm package (Deno.connect), --allow-net to the broker only", async () => {
-    const args = ["run", "--no-prompt", `--allow-net=${host}:${port}`, "--config", join(consumer, "deno.json"), join(consumer, "run-network-deno.js"), ...target];
+    const args = denoRun(join(consumer, "run-network-deno.js"), target, { allowNet, config: join(consumer, "deno.json") });
     expectAnswered(await smoke(bin(".bin/deno"), args), "deno ");
   });
 
   it("Deno, from source as JSR serves it (deno.json)", async () => {
-    const args = ["run", "--no-prompt", `--allow-net=${host}:${port}`, join(here, "run-network-deno.js"), ...target];
-    expectAnswered(await smoke(bin(".bin/deno"), args), "deno ");
+    expectAnswered(await smoke(bin(".bin/deno"), denoRun(join(here, "run-network-deno.js"), target, { allowNet })), "deno ");
   });
 
   it("workerd (cloudflare:sockets, local network allowed by globalOutbound)", async () => {
-    expectAnswered(await smoke(bin(".bin/workerd"), ["test", workerdConfig({ runners: ["run-network-workerd.js", "network-smoke.js"], bindings: { KAFKA_HOST: host, KAFKA_PORT: String(port) }, network: true })]), "workerd ");
+    const args = workerdTest({ runners: ["run-network-workerd.js", "network-smoke.js"], bindings: { KAFKA_HOST: host, KAFKA_PORT: String(port) }, network: true });
+    expectAnswered(await smoke(bin(".bin/workerd"), args), "workerd ");
   });
 });

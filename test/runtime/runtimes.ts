@@ -29,11 +29,25 @@ function scratchDir(prefix: string): string {
 }
 
 /** Runs a runner and returns the last JSON line it printed. */
-export async function runJson<T>(command: string, args: string[]): Promise<T> {
-  const { stdout } = await run(command, args, { cwd: REPO_ROOT, timeout: 60_000 });
+export async function runJson<T>(command: string, args: string[], { timeoutMs = 60_000 } = {}): Promise<T> {
+  const { stdout } = await run(command, args, { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 16 << 20 });
   const line = stdout.split("\n").reverse().find((text) => text.startsWith("{"));
   if (!line) throw new Error(`no result from ${command} ${args.join(" ")}:\n${stdout}`);
   return JSON.parse(line) as T;
+}
+
+/**
+ * `deno run` arguments for a runner: never prompting, with network access to `allowNet`
+ * ("host:port") only when given, and a project's deno.json when given (without one, Deno uses
+ * the repository's, which maps "tributary" to the Deno entry point's source as JSR serves it).
+ */
+export function denoRun(script: string, args: string[], { allowNet, config }: { allowNet?: string; config?: string } = {}): string[] {
+  return ["run", "--no-prompt", ...(allowNet ? [`--allow-net=${allowNet}`] : []), ...(config ? ["--config", config] : []), script, ...args];
+}
+
+/** `workerd test` arguments: runs the test handler of the main module of a `workerdConfig`. */
+export function workerdTest(options: WorkerdOptions): string[] {
+  return ["test", workerdConfig(options)];
 }
 
 /**
@@ -100,4 +114,39 @@ function listJs(dir: string): string[] {
     if (entry.isDirectory()) return listJs(path);
     return entry.name.endsWith(".js") ? [path] : [];
   });
+}
+
+// (The imports of the helpers below, kept with them.)
+import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
+
+/**
+ * TLS settings of the worker's outbound network service (workerd's `tlsOptions`). A Worker's
+ * `connect(..., { secureTransport: "on" })` cannot name a CA or a client certificate itself; the
+ * host that runs workerd decides whom its sockets trust and which certificate they present.
+ */
+export interface WorkerdNetworkTls {
+  /** CA certificates (PEM) the worker's TLS sockets trust, instead of none. */
+  trustedCertificates?: string[];
+  /** The client certificate chain and key (PEM) the worker's TLS sockets present. */
+  clientCertificate?: { certificateChain: string; privateKey: string };
+}
+
+/** `workerdConfig` with network access whose TLS trusts and presents what `tls` says. */
+export function workerdConfigWithTls(options: WorkerdOptions, tls: WorkerdNetworkTls): string {
+  const config = workerdConfig({ ...options, network: true });
+  const dir = dirname(config);
+  const embed = (name: string, pem: string) => { writeFileSync(join(dir, name), pem); return `embed "${name}"`; };
+  const fields = [
+    `trustedCertificates = [${(tls.trustedCertificates ?? []).map((pem, i) => embed(`trusted-${i}.pem`, pem)).join(", ")}]`,
+  ];
+  if (tls.clientCertificate) {
+    const { certificateChain, privateKey } = tls.clientCertificate;
+    fields.push(`keypair = (privateKey = ${embed("client.key", privateKey)}, certificateChain = ${embed("client.pem", certificateChain)})`);
+  }
+  const network = `network = (allow = ["local", "public"])`;
+  const text = readFileSync(config, "utf8");
+  if (!text.includes(network)) throw new Error("workerdConfig no longer writes the network service this helper extends");
+  writeFileSync(config, text.replace(network, `network = (allow = ["local", "public"], tlsOptions = (${fields.join(", ")}))`));
+  return config;
 }

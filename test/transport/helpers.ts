@@ -45,10 +45,16 @@ export interface Certificates {
   clientKey: string;
   clientCert: string;
   otherCa: string;
+  /** A client certificate (and its key) signed by the other CA. */
+  otherClientKey: string;
+  otherClientCert: string;
 }
 
-/** A CA, a server certificate for kafka.test and 127.0.0.1, and a client certificate, from openssl. */
-export function makeCertificates(): Certificates {
+/**
+ * A CA, a server certificate for `serverName` (default kafka.test) and 127.0.0.1, and a client
+ * certificate, from openssl; and another CA with a client certificate of its own. Keys are PKCS#8.
+ */
+export function makeCertificates(serverName = "kafka.test"): Certificates {
   const dir = mkdtempSync(join(tmpdir(), "tributary-tls-"));
   const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
   try {
@@ -56,18 +62,20 @@ export function makeCertificates(): Certificates {
       ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.pem`, "-days", "2", "-subj", `/CN=${name}`);
     newCa("ca");
     newCa("other-ca");
-    const leaf = (name: string, ext: string) => {
+    const leaf = (name: string, ext: string, ca = "ca") => {
       ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
       writeFileSync(join(dir, `${name}.ext`), ext);
-      ssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.pem`, "-days", "2", "-extfile", `${name}.ext`);
+      ssl("x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-out", `${name}.pem`, "-days", "2", "-extfile", `${name}.ext`);
     };
-    leaf("server", "subjectAltName=DNS:kafka.test,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+    leaf("server", `subjectAltName=DNS:${serverName},IP:127.0.0.1\nextendedKeyUsage=serverAuth\n`);
     leaf("client", "extendedKeyUsage=clientAuth\n");
+    leaf("other-client", "extendedKeyUsage=clientAuth\n", "other-ca");
     const read = (file: string) => readFileSync(join(dir, file), "utf8");
     return {
       ca: read("ca.pem"), otherCa: read("other-ca.pem"),
       serverKey: read("server.key"), serverCert: read("server.pem"),
       clientKey: read("client.key"), clientCert: read("client.pem"),
+      otherClientKey: read("other-client.key"), otherClientCert: read("other-client.pem"),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
