@@ -12,7 +12,8 @@ export class RecordLineError extends Error {
   override name = "RecordLineError";
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: false });
+// ignoreBOM: a value that starts with U+FEFF keeps it (by default TextDecoder would drop it).
+const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 function decodeBytes(text: unknown, binary: boolean, what: string): Uint8Array | string | null {
   if (text === null || text === undefined) return null;
@@ -67,7 +68,8 @@ export function parseRecordLine(line: string, binary: boolean): ProducerMessage 
 
 /** Formats one consumed record as an output line (without the newline). */
 export function formatRecordLine(record: ConsumerRecord, binary: boolean): string {
-  const headers: Record<string, string | null | Array<string | null>> = {};
+  // No prototype: header keys such as "constructor", "toString" or "__proto__" are plain keys.
+  const headers: Record<string, string | null | Array<string | null>> = Object.create(null);
   for (const header of record.headers as RecordHeader[]) {
     const value = encodeBytes(header.value, binary);
     const existing = headers[header.key];
