@@ -125,3 +125,18 @@ export {
   type ProducerStats,
   type RecordMetadata,
 } from "./producer/producer.ts";
+export {
+  createGroupConsumer,
+  type AckInput,
+  type GroupConsumer,
+  type GroupConsumerOptions,
+  type GroupNotification,
+  type GroupRecord,
+  type GroupRunOptions,
+  type PartitionStatus,
+  type CaughtUpNotification,
+  type RecordsNotification,
+} from "./group/group-consumer.ts";
+export { rangeAssignor, roundRobinAssignor, type Assignor, type AssignorName, type GroupMemberSubscription } from "./group/assignors.ts";
+export { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription, type MemberAssignment, type Subscription } from "./group/consumer-protocol.ts";
+export type { GroupEvent, GroupEventListener, GroupEvents } from "./group/events.ts";

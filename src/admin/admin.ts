@@ -26,6 +26,9 @@ import {
   type TopicInfo,
   type TopicPartition,
 } from "../client/cluster.ts";
+import { byTopicPartition, fetchCommittedOffsets, groupByTopic, type GroupOffset } from "../group/offset-store.ts";
+
+export type { GroupOffset };
 
 export interface AdminOptions extends ClusterOptions {
   /** Time the broker may take for CreateTopics/DeleteTopics/CreatePartitions/DeleteRecords. Default 30 s. */
@@ -113,14 +116,6 @@ export interface GroupDescription {
   members: GroupMember[];
   coordinator: number;
   error: TributaryError | null;
-}
-
-export interface GroupOffset extends TopicPartition {
-  /** -1 when the group has no committed offset for the partition. */
-  offset: number;
-  leaderEpoch: number;
-  metadata: string | null;
-  error: KafkaProtocolError | null;
 }
 
 export interface PartitionLag extends TopicPartition {
@@ -333,31 +328,7 @@ export function createAdmin(options: AdminOptions): Admin {
   }
 
   async function fetchGroupOffsets(groupId: string, topics?: string[]): Promise<GroupOffset[]> {
-    let wanted: { name: string; partitionIndexes: number[] }[] | null = null;
-    if (topics) {
-      const { partitions } = await expand(topics);
-      wanted = [...groupByTopic(partitions)].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
-    }
-    const answer = await cluster.sendToCoordinator(
-      groupId,
-      APIS.OffsetFetch,
-      (version) => (version >= 8 ? { groups: [{ groupId, topics: wanted }], requireStable: false } : { groupId, topics: wanted, requireStable: false }),
-      {
-        check: (r: { errorCode: number; groups: { errorCode: number }[] }) =>
-          kafkaError(r.groups.length > 0 ? r.groups[0]!.errorCode : r.errorCode, { message: `group ${groupId}` }),
-      },
-    );
-    const topicsOut = answer.groups.length > 0 ? answer.groups[0]!.topics : answer.topics;
-    const out: GroupOffset[] = [];
-    for (const t of topicsOut) {
-      for (const p of t.partitions) {
-        out.push({
-          topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch,
-          metadata: p.metadata, error: kafkaError(p.errorCode, { topic: t.name, partition: p.partitionIndex }),
-        });
-      }
-    }
-    return out.sort(byTopicPartition);
+    return fetchCommittedOffsets(cluster, groupId, topics ? (await expand(topics)).partitions : null);
   }
 
   const admin: Admin = {
@@ -568,14 +539,4 @@ export function createAdmin(options: AdminOptions): Admin {
     },
   };
   return admin;
-}
-
-function groupByTopic(partitions: readonly TopicPartition[]): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  for (const { topic, partition } of partitions) out.set(topic, [...(out.get(topic) ?? []), partition]);
-  return out;
-}
-
-function byTopicPartition(a: TopicPartition, b: TopicPartition): number {
-  return a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1;
 }

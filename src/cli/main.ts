@@ -3,7 +3,7 @@
  * `tributary` — the command-line client (the package's bin):
  *
  *   tributary produce --brokers H:P --topic T [--compression C] [--acks all|1|0] [--binary]
- *   tributary consume --brokers H:P --topic T [--from earliest|latest] [--count N] [--binary]
+ *   tributary consume --brokers H:P --topic T [--group G] [--from earliest|latest] [--count N] [--idle-ms N] [--binary]
  *   tributary topics create --brokers H:P --topic T [--partitions N] [--replication-factor R] [--config k=v]…
  *   tributary topics list|delete --brokers H:P [--topic T]
  *   tributary offsets --brokers H:P --topic T [--group G]
@@ -15,14 +15,17 @@ import { createInterface } from "node:readline";
 import { createAdmin, createConsumer, createProducer, type Acks } from "../entry/node.ts";
 import { COMPRESSION_CODECS } from "../records/types.ts";
 import { Flags, parseArgs, UsageError } from "./args.ts";
+import { consumeAsGroupMember } from "./consume-group.ts";
 import { formatRecordLine, parseRecordLine, RecordLineError } from "./json-lines.ts";
 import { Progress } from "./progress.ts";
 
 const USAGE = `usage:
   tributary produce --brokers H:P --topic T [--compression none|gzip|snappy|lz4|zstd] [--acks all|1|0] [--binary]
       reads JSON lines {"key":..,"value":..,"headers":{..},"partition"?:n,"timestamp"?:ms} from stdin
-  tributary consume --brokers H:P --topic T [--from earliest|latest] [--count N] [--binary]
+  tributary consume --brokers H:P --topic T [--group G] [--from earliest|latest] [--count N] [--idle-ms N] [--binary]
+      with --group: a member of consumer group G; commits exactly what it printed
       writes JSON lines {"topic","partition","offset","timestamp","key","value","headers"} to stdout
+      --idle-ms N: stop after N ms without a new record (like the Java console consumer's --timeout-ms)
   tributary topics create --brokers H:P --topic T [--partitions N] [--replication-factor R] [--config key=value]...
   tributary topics list --brokers H:P
   tributary topics delete --brokers H:P --topic T
@@ -90,33 +93,50 @@ async function consume(flags: Flags): Promise<void> {
   const connection = connectionOf(flags);
   const topic = flags.required("topic");
   const from = flags.oneOf("from", ["earliest", "latest"] as const) ?? "latest";
-  const count = flags.integer("count", { min: 1 });
+  const count = flags.integer("count", { min: 0 });
+  const idleMs = flags.integer("idle-ms", { min: 1 });
   const binary = flags.switch("binary");
   const quiet = flags.switch("quiet");
-  if (flags.string("group") !== undefined) {
-    throw new UsageError("--group needs consumer groups, which are not built yet: consume without it (assign mode)");
-  }
+  const groupId = flags.string("group");
   flags.rejectUnknown();
+  if (groupId !== undefined) {
+    const progress = new Progress("consumed", quiet);
+    try {
+      return await consumeAsGroupMember({ connection, topic, groupId, from, count, idleMs, binary, progress });
+    } finally {
+      progress.finish();
+    }
+  }
 
   const consumer = createConsumer({ ...connection, offsetResetPolicy: from });
   const stop = () => void consumer.close();
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   const progress = new Progress("consumed", quiet);
+  // --idle-ms: stop once no record arrived for that long (time spent waiting on stdout not counted).
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const waitIdle = () => {
+    if (idleMs !== undefined) idle = setTimeout(stop, idleMs);
+  };
   try {
     const meta = await consumer.cluster.metadataFor([topic]);
     const info = meta.topics.get(topic);
     if (!info) throw new UsageError(`topic "${topic}" does not exist`);
+    if (count === 0) return;
     consumer.assign(info.partitions.map(({ partition }) => ({ topic, partition })));
     let seen = 0;
+    waitIdle();
     for await (const record of consumer.records()) {
+      clearTimeout(idle);
       if (!process.stdout.write(formatRecordLine(record, binary) + "\n")) {
         await new Promise((resolve) => process.stdout.once("drain", resolve));
       }
       progress.add(1);
       if (count !== undefined && ++seen >= count) break;
+      waitIdle();
     }
   } finally {
+    clearTimeout(idle);
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
     await consumer.close();

@@ -1,0 +1,47 @@
+/**
+ * Everything an operator watches on a group consumer, as one stream of plain objects with a
+ * stable shape: `type` says what happened, `at` when (Date.now()). The admin surface and the
+ * metrics read this stream; logs and tests subscribe to it with `consumer.events.on(listener)`.
+ */
+import type { TopicPartition } from "../client/cluster.ts";
+
+export type GroupEvent =
+  | { type: "joined"; at: number; generationId: number; memberId: string; leader: boolean; protocol: string }
+  | { type: "assigned"; at: number; generationId: number; partitions: TopicPartition[] }
+  | { type: "revoked"; at: number; generationId: number; partitions: TopicPartition[] }
+  | { type: "lost"; at: number; generationId: number; partitions: TopicPartition[]; reason: string }
+  | { type: "rebalance"; at: number; generationId: number; durationMs: number }
+  | { type: "commit"; at: number; generationId: number; offsets: (TopicPartition & { offset: number })[]; error?: Error }
+  | { type: "handler-start"; at: number; topic: string; partition: number; records: number }
+  | { type: "handler-stop"; at: number; topic: string; partition: number; records: number; durationMs: number }
+  | { type: "handler-error"; at: number; topic: string; partition: number; records: number; durationMs: number; attempt: number; error: unknown; retryInMs: number }
+  | { type: "stale-ack"; at: number; topic: string; partition: number; offset: number; generationId: number; currentGenerationId: number | null }
+  | { type: "lag"; at: number; topic: string; partition: number; lag: number }
+  | { type: "error"; at: number; error: unknown; topic?: string; partition?: number }
+  | { type: "left"; at: number; memberId: string };
+
+/** `GroupEvent` without `at`, as emitters build it. */
+export type GroupEventInput = GroupEvent extends infer E ? (E extends GroupEvent ? Omit<E, "at"> : never) : never;
+
+export type GroupEventListener = (event: GroupEvent) => void;
+
+export class GroupEvents {
+  private readonly listeners = new Set<GroupEventListener>();
+
+  /** Adds a listener; returns a function that removes it. */
+  on(listener: GroupEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: GroupEventInput): void {
+    const stamped = { ...event, at: Date.now() } as GroupEvent;
+    for (const listener of this.listeners) {
+      try {
+        listener(stamped);
+      } catch {
+        // A listener's bug must not break the consumer loop that emitted the event.
+      }
+    }
+  }
+}

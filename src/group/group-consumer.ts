@@ -1,0 +1,428 @@
+/**
+ * The group consumer: Kafka consumer-group membership with one supervised worker per assigned
+ * partition (the model of Elsa's group manager and KafkaClient.Consumer).
+ *
+ *   membership (membership.ts)      joins, heartbeats, gets this member's partitions
+ *        │ onAssign / onRevoke / onLost
+ *   this file                      positions from committed offsets, workers, commits, drain
+ *        │ assign()                           ▲ batches
+ *   fetcher (consumer/consumer.ts)  ──────────┘ Fetch per leader, decoding, resets
+ *        │
+ *   workers (partition-worker.ts)   one per partition: handler calls in order, offset tracker
+ *
+ * Commits: every `commitIntervalMs`, on revoke (after draining) and on stop, each partition's
+ * `committable()` offset is committed with the current generation — never past a record that is
+ * not acknowledged. Lost partitions (the group moved on) are not committed. Acknowledgements that
+ * carry another generation than the partition's worker are dropped and counted.
+ *
+ * Backpressure: a partition whose worker has `prefetchCount` records or `prefetchBytes` bytes
+ * queued is paused in the fetcher, and resumed when its queue is below half of both.
+ */
+import type { TopicPartition } from "../client/cluster.ts";
+import { tpKey } from "../client/cluster.ts";
+import { createConsumer, type ConsumerOptions, type Consumer as Fetcher, type OffsetResetPolicy } from "../consumer/consumer.ts";
+import { TributaryError } from "../errors.ts";
+import type { DecodedRecord } from "../records/types.ts";
+import { resolveAssignors, type Assignor, type AssignorName } from "./assignors.ts";
+import { GroupEvents } from "./events.ts";
+import { ClassicMembership } from "./membership.ts";
+import { commitOffsets, fetchCommittedOffsets } from "./offset-store.ts";
+import { PartitionWorker, type CaughtUpNotification, type RecordsNotification } from "./partition-worker.ts";
+
+export type { CaughtUpNotification, RecordsNotification };
+
+export interface GroupConsumerOptions extends Omit<ConsumerOptions, "offsetResetPolicy"> {
+  groupId: string;
+  topics: readonly string[];
+  /** Assignors offered, in order of preference. Default ["range"]. */
+  assignors?: readonly (AssignorName | Assignor)[];
+  /** Static membership (KIP-345): a stable id per process; a restart within the session keeps the partitions. */
+  groupInstanceId?: string;
+  /** Default 45 s. */
+  sessionTimeoutMs?: number;
+  /** How long the coordinator waits for members to rejoin in a rebalance. Default 60 s. */
+  rebalanceTimeoutMs?: number;
+  /** Default 3 s. */
+  heartbeatIntervalMs?: number;
+  /** Default 5 s. */
+  commitIntervalMs?: number;
+  /** Where a partition without a committed offset starts. Default "latest". */
+  beginOffset?: "earliest" | "latest" | { timestamp: number };
+  /** What an out-of-range position does. Default: `beginOffset` ("latest" for a timestamp). */
+  offsetResetPolicy?: OffsetResetPolicy;
+  /** Records per handler call at most. Default: everything queued for the partition. */
+  maxBatchSize?: number;
+  /** "auto" (default): a call's records are acknowledged when the handler returns. "manual": call `ack`. */
+  ack?: "auto" | "manual";
+  /** How long stop/revoke waits for running handler calls. Default 5 s. */
+  drainMs?: number;
+  /** Per-partition fetch-ahead: records queued before fetching pauses. Default 10,000. */
+  prefetchCount?: number;
+  /** Per-partition fetch-ahead in bytes. Default 8 MiB. */
+  prefetchBytes?: number;
+  /** Delays between retries of a failing handler. Default 200 ms growing to 30 s. */
+  retryBackoff?: { initialMs?: number; maxMs?: number };
+  /** How often the leader looks for new partitions of the subscribed topics. Default 30 s. */
+  metadataCheckMs?: number;
+}
+
+export type GroupNotification =
+  | { assigned: TopicPartition[]; generationId: number }
+  | { revoked: TopicPartition[]; generationId: number }
+  | { lost: TopicPartition[]; generationId: number; reason: string }
+  | CaughtUpNotification
+  | RecordsNotification;
+
+export interface GroupRecord extends DecodedRecord {
+  topic: string;
+  partition: number;
+  generationId: number;
+}
+
+export interface GroupRunOptions {
+  /** Gets every notification; `{ records }` calls run in the partition's worker, one at a time per partition. */
+  handler?: (notification: GroupNotification) => unknown;
+  /** Convenience: one call per record (acknowledged when it returns, in "auto" mode). */
+  eachRecord?: (record: GroupRecord) => unknown;
+}
+
+export interface AckInput extends TopicPartition {
+  generationId: number;
+  offset: number;
+}
+
+export interface PartitionStatus extends TopicPartition {
+  generationId: number;
+  committed: number;
+  committable: number;
+  pending: number;
+  queued: number;
+  lag: number;
+  paused: boolean;
+}
+
+export interface GroupConsumer {
+  readonly events: GroupEvents;
+  readonly fetcher: Fetcher;
+  readonly groupId: string;
+  /** Joins the group and consumes until `stop()` (resolves then) or a fatal error (rejects). */
+  run(options: GroupRunOptions): Promise<void>;
+  /** Drains (up to `drainMs`), commits what was acknowledged, leaves the group. */
+  stop(): Promise<void>;
+  /** Manual acknowledgement; false (and a "stale-ack" event) when the generation is not the partition's current one. */
+  ack(ack: AckInput): boolean;
+  /** Commits what is committable now. */
+  commit(): Promise<void>;
+  pause(partitions: readonly TopicPartition[]): void;
+  resume(partitions: readonly TopicPartition[]): void;
+  assignment(): TopicPartition[];
+  readonly memberId: string;
+  readonly generationId: number;
+  status(): PartitionStatus[];
+  readonly stats: { staleAcks: number; commits: number; commitErrors: number; rebalances: number; handled: number };
+}
+
+export function createGroupConsumer(options: GroupConsumerOptions): GroupConsumer {
+  return new ClassicGroupConsumer(options);
+}
+
+const MiB = 1024 * 1024;
+
+class ClassicGroupConsumer implements GroupConsumer {
+  readonly events = new GroupEvents();
+  readonly fetcher: Fetcher;
+  readonly groupId: string;
+  readonly stats = { staleAcks: 0, commits: 0, commitErrors: 0, rebalances: 0, handled: 0 };
+
+  private readonly options: GroupConsumerOptions;
+  private readonly membership: ClassicMembership;
+  private readonly workers = new Map<string, PartitionWorker>();
+  private readonly userPaused = new Set<string>();
+  private readonly fullPaused = new Set<string>();
+  private readonly beginOffset: "earliest" | "latest" | { timestamp: number };
+  private readonly resetPolicy: OffsetResetPolicy;
+  private readonly drainMs: number;
+  private readonly prefetchCount: number;
+  private readonly prefetchBytes: number;
+  private handler: ((notification: GroupNotification) => unknown) | undefined;
+  private running: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private fatal: ((error: unknown) => void) | undefined;
+  private commitTimer: ReturnType<typeof setInterval> | undefined;
+  private committing: Promise<void> = Promise.resolve();
+
+  constructor(options: GroupConsumerOptions) {
+    if (typeof options.groupId !== "string" || options.groupId === "") throw new TypeError("groupId must be a non-empty string");
+    if (!options.topics?.length) throw new TypeError("topics must name at least one topic");
+    this.options = options;
+    this.groupId = options.groupId;
+    this.beginOffset = options.beginOffset ?? "latest";
+    this.drainMs = options.drainMs ?? 5_000;
+    this.prefetchCount = options.prefetchCount ?? 10_000;
+    this.prefetchBytes = options.prefetchBytes ?? 8 * MiB;
+    this.resetPolicy = options.offsetResetPolicy ?? (typeof this.beginOffset === "string" ? this.beginOffset : "latest");
+    this.fetcher = createConsumer({ ...options, offsetResetPolicy: this.resetPolicy });
+    const sessionTimeoutMs = options.sessionTimeoutMs ?? 45_000;
+    this.membership = new ClassicMembership({
+      cluster: this.fetcher.cluster,
+      groupId: options.groupId,
+      topics: [...options.topics],
+      assignors: resolveAssignors(options.assignors),
+      sessionTimeoutMs,
+      rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 60_000,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? Math.min(3_000, Math.floor(sessionTimeoutMs / 3)),
+      groupInstanceId: options.groupInstanceId ?? null,
+      metadataCheckMs: options.metadataCheckMs ?? 30_000,
+      events: this.events,
+    }, {
+      onAssign: (partitions, generationId) => this.onAssign(partitions, generationId),
+      onRevoke: (partitions, generationId) => this.onRevoke(partitions, generationId, true),
+      onLost: (partitions, generationId, reason) => this.onRevoke(partitions, generationId, false, reason),
+      onFatal: (error) => this.fatal?.(error),
+    });
+  }
+
+  get memberId(): string {
+    return this.membership.memberId;
+  }
+
+  get generationId(): number {
+    return this.membership.generationId;
+  }
+
+  run(runOptions: GroupRunOptions): Promise<void> {
+    if (this.running) throw new TributaryError("run() was called already");
+    if (!runOptions.handler === !runOptions.eachRecord) throw new TypeError("run() needs exactly one of handler and eachRecord");
+    this.handler = runOptions.handler ?? this.eachRecordHandler(runOptions.eachRecord!);
+    this.running = new Promise<void>((resolve, reject) => {
+      this.fatal = (error) => {
+        void this.shutdown(false).finally(() => reject(error));
+      };
+      this.resolveRun = resolve;
+    });
+    void this.route();
+    this.membership.start();
+    const interval = this.options.commitIntervalMs ?? 5_000;
+    this.commitTimer = setInterval(() => void this.commit().catch(() => {}), interval);
+    return this.running;
+  }
+
+  private resolveRun: (() => void) | undefined;
+
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown(true).then(() => this.resolveRun?.());
+    return this.stopping;
+  }
+
+  ack({ topic, partition, generationId, offset }: AckInput): boolean {
+    const worker = this.workers.get(tpKey({ topic, partition }));
+    if (!worker || worker.generationId !== generationId) {
+      this.stats.staleAcks++;
+      this.events.emit({ type: "stale-ack", topic, partition, offset, generationId, currentGenerationId: worker?.generationId ?? null });
+      return false;
+    }
+    return worker.ack(offset) === "acked";
+  }
+
+  /** Commits each current worker's committable offset that moved since its last commit. Serialized. */
+  commit(): Promise<void> {
+    const next = this.committing.then(() => this.commitWorkers([...this.workers.values()]));
+    this.committing = next.catch(() => {});
+    return next;
+  }
+
+  pause(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) this.userPaused.add(tpKey(tp));
+    this.applyPause(partitions);
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) this.userPaused.delete(tpKey(tp));
+    this.applyPause(partitions);
+  }
+
+  assignment(): TopicPartition[] {
+    return [...this.workers.values()].map(({ topic, partition }) => ({ topic, partition }));
+  }
+
+  status(): PartitionStatus[] {
+    return [...this.workers.values()].map((w) => ({
+      topic: w.topic, partition: w.partition, generationId: w.generationId, committed: w.lastCommitted,
+      committable: w.committable(), pending: w.pending, queued: w.queuedRecords, lag: w.lag,
+      paused: this.userPaused.has(tpKey(w)) || this.fullPaused.has(tpKey(w)),
+    }));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private eachRecordHandler(eachRecord: (record: GroupRecord) => unknown) {
+    const manual = this.options.ack === "manual";
+    return async (n: GroupNotification) => {
+      if (!("records" in n)) return;
+      for (const record of n.records) {
+        await eachRecord({ ...record, topic: n.topic, partition: n.partition, generationId: n.generationId });
+        // Acknowledged one by one, so a retry after a throw resumes at the record that threw.
+        if (!manual) this.ack({ topic: n.topic, partition: n.partition, generationId: n.generationId, offset: record.offset });
+      }
+    };
+  }
+
+  /** Moves fetched batches into their workers' queues, pausing partitions whose queue is full. */
+  private async route(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        for await (const batch of this.fetcher.batches()) {
+          const worker = this.workers.get(tpKey(batch));
+          if (!worker) continue;
+          let bytes = 0;
+          for (const r of batch.records) bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0) + 70;
+          worker.enqueue({ records: batch.records, nextOffset: batch.nextOffset, highWatermark: batch.highWatermark, bytes });
+          if (worker.queuedRecords >= this.prefetchCount || worker.queuedBytes >= this.prefetchBytes) {
+            this.fullPaused.add(tpKey(worker));
+            this.applyPause([worker]);
+          }
+        }
+        return; // the fetcher was closed
+      } catch (error) {
+        // A corrupt batch or an out-of-range position with policy "error": the fetcher paused the partition.
+        const where = error instanceof TributaryError ? error as TributaryError & Partial<TopicPartition> : undefined;
+        this.events.emit({ type: "error", error, topic: where?.topic, partition: where?.partition });
+      }
+    }
+  }
+
+  private onQueueShrink(worker: PartitionWorker): void {
+    const key = tpKey(worker);
+    if (!this.fullPaused.has(key)) return;
+    if (worker.queuedRecords <= this.prefetchCount / 2 && worker.queuedBytes <= this.prefetchBytes / 2) {
+      this.fullPaused.delete(key);
+      this.applyPause([worker]);
+    }
+  }
+
+  private applyPause(partitions: readonly TopicPartition[]): void {
+    const assigned = new Set(this.fetcher.assignment().map(tpKey));
+    const pause: TopicPartition[] = [];
+    const resume: TopicPartition[] = [];
+    for (const tp of partitions) {
+      const key = tpKey(tp);
+      if (!assigned.has(key)) continue;
+      (this.userPaused.has(key) || this.fullPaused.has(key) ? pause : resume).push({ topic: tp.topic, partition: tp.partition });
+    }
+    if (pause.length > 0) this.fetcher.pause(pause);
+    if (resume.length > 0) this.fetcher.resume(resume);
+  }
+
+  private async onAssign(partitions: TopicPartition[], generationId: number): Promise<void> {
+    this.stats.rebalances++;
+    const committed = partitions.length > 0 ? await fetchCommittedOffsets(this.fetcher.cluster, this.groupId, partitions, { requireStable: true }) : [];
+    const offsets = new Map(committed.filter((c) => c.offset >= 0 && !c.error).map((c) => [tpKey(c), c.offset]));
+    // Partitions without a commit start at `beginOffset`. When the fetcher's reset policy says the
+    // same, it resolves them; otherwise they wait, paused at a placeholder, for a seek.
+    const seekToBegin = typeof this.beginOffset !== "string" || this.beginOffset !== this.resetPolicy;
+    const kept = this.fetcher.assignment().filter((tp) => this.workers.has(tpKey(tp)));
+    const added = partitions.filter((tp) => !this.workers.has(tpKey(tp)));
+    const seeking: TopicPartition[] = [];
+    const assignments = added.map((tp) => {
+      const offset = offsets.get(tpKey(tp));
+      if (offset !== undefined) return { ...tp, offset };
+      if (!seekToBegin) return { ...tp };
+      seeking.push(tp);
+      return { ...tp, offset: 0 };
+    });
+    for (const tp of added) {
+      this.workers.set(tpKey(tp), new PartitionWorker({
+        topic: tp.topic, partition: tp.partition, generationId, committedOffset: offsets.get(tpKey(tp)),
+        maxBatchSize: this.options.maxBatchSize ?? Number.MAX_SAFE_INTEGER,
+        autoAck: this.options.ack !== "manual",
+        handleRecords: (n) => this.handler!(n) as Promise<void>,
+        handleCaughtUp: (n) => this.handler!(n) as Promise<void>,
+        onQueueShrink: (w) => this.onQueueShrink(w),
+        events: this.events,
+        retryBackoff: { initialMs: this.options.retryBackoff?.initialMs ?? 200, maxMs: this.options.retryBackoff?.maxMs ?? 30_000 },
+      }));
+    }
+    this.fetcher.assign([...kept, ...assignments]);
+    if (seeking.length > 0) this.fetcher.pause(seeking);
+    this.applyPause(added.filter((tp) => !seeking.includes(tp)));
+    for (const tp of seeking) {
+      // On failure the fetcher keeps resolving the target itself; either way the partition may go.
+      void this.fetcher.seek(tp, this.beginOffset).catch((error: unknown) => this.events.emit({ type: "error", error, ...tp }))
+        .finally(() => this.applyPause([tp]));
+    }
+    this.events.emit({ type: "assigned", generationId, partitions });
+    await this.notify({ assigned: partitions, generationId });
+  }
+
+  private async onRevoke(partitions: TopicPartition[], generationId: number, commit: boolean, reason = ""): Promise<void> {
+    const keys = new Set(partitions.map(tpKey));
+    const leaving = [...this.workers.values()].filter((w) => keys.has(tpKey(w)));
+    // Stop fetching them first: batches already in flight are dropped by the fetcher.
+    this.fetcher.assign(this.fetcher.assignment().filter((tp) => !keys.has(tpKey(tp))));
+    await Promise.all(leaving.map((w) => w.stop(this.drainMs)));
+    if (commit) await this.commitWorkers(leaving).catch(() => {});
+    for (const w of leaving) {
+      this.workers.delete(tpKey(w));
+      this.fullPaused.delete(tpKey(w));
+      this.stats.handled += w.handled;
+      w.close();
+    }
+    if (commit) {
+      this.events.emit({ type: "revoked", generationId, partitions });
+      await this.notify({ revoked: partitions, generationId });
+    } else {
+      this.events.emit({ type: "lost", generationId, partitions, reason });
+      await this.notify({ lost: partitions, generationId, reason });
+    }
+  }
+
+  private async commitWorkers(workers: PartitionWorker[]): Promise<void> {
+    const due = workers.map((w) => ({ worker: w, offset: w.committable() })).filter(({ worker, offset }) => offset > worker.lastCommitted);
+    for (const w of workers) this.events.emit({ type: "lag", topic: w.topic, partition: w.partition, lag: w.lag });
+    if (due.length === 0) return;
+    const generationId = this.membership.generationId;
+    const offsets = due.map(({ worker, offset }) => ({ topic: worker.topic, partition: worker.partition, offset }));
+    try {
+      const results = await commitOffsets(this.fetcher.cluster, {
+        groupId: this.groupId, generationId, memberId: this.membership.memberId, groupInstanceId: this.options.groupInstanceId ?? null,
+      }, offsets);
+      let firstError: Error | undefined;
+      for (const { worker, offset } of due) {
+        const error = results.get(tpKey(worker));
+        if (error) firstError ??= error;
+        else if (results.has(tpKey(worker))) worker.lastCommitted = Math.max(worker.lastCommitted, offset);
+      }
+      if (firstError) this.stats.commitErrors++;
+      else this.stats.commits++;
+      this.events.emit({ type: "commit", generationId, offsets, error: firstError });
+    } catch (error) {
+      this.stats.commitErrors++;
+      this.events.emit({ type: "commit", generationId, offsets, error: error as Error });
+      throw error;
+    }
+  }
+
+  private async notify(notification: GroupNotification): Promise<void> {
+    try {
+      await this.handler?.(notification);
+    } catch (error) {
+      this.events.emit({ type: "error", error });
+    }
+  }
+
+  /** Leaves the group: with `graceful`, drains and commits first (membership.stop revokes everything). */
+  private async shutdown(graceful: boolean): Promise<void> {
+    if (this.commitTimer) clearInterval(this.commitTimer);
+    try {
+      if (graceful) {
+        await this.membership.stop();
+      } else {
+        await Promise.all([...this.workers.values()].map((w) => w.stop(this.drainMs)));
+      }
+    } finally {
+      for (const w of this.workers.values()) w.close();
+      this.workers.clear();
+      await this.fetcher.close();
+    }
+  }
+}

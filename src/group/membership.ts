@@ -1,0 +1,303 @@
+/**
+ * Membership of a classic consumer group (JoinGroup / SyncGroup / Heartbeat / LeaveGroup), eager
+ * rebalancing: before rejoining, the member gives up every partition (`onRevoke` drains and
+ * commits), then it joins, the leader assigns, and `onAssign` starts work on the new share.
+ *
+ * One loop owns the state (member id, generation, assignment), so joins, heartbeats and leaving
+ * never race each other. Heartbeats run on the cluster's "group" connection, independent of
+ * record handlers: a slow handler never makes the member miss its session.
+ *
+ * Errors, as Kafka's coordinator means them:
+ * - MEMBER_ID_REQUIRED (JoinGroup v4+): join again at once with the id the broker handed out.
+ * - REBALANCE_IN_PROGRESS: revoke (committing finished work), then rejoin.
+ * - UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION: the group moved on without us: our partitions are
+ *   already someone else's, so they are *lost* (not committed), then we rejoin (with a new member
+ *   id after UNKNOWN_MEMBER_ID).
+ * - Coordinator moves and broken connections: the cluster finds the coordinator again; the loop
+ *   backs off and retries.
+ * - Configuration and authorization errors (and FENCED_INSTANCE_ID) are fatal: `onFatal`.
+ */
+import type { Cluster, TopicPartition } from "../client/cluster.ts";
+import { KafkaProtocolError, TributaryError } from "../errors.ts";
+import { kafkaError } from "../protocol/error-codes.ts";
+import { APIS } from "../protocol/generated/index.ts";
+import { Backoff } from "../transport/backoff.ts";
+import type { Assignor, GroupMemberSubscription } from "./assignors.ts";
+import { CONSUMER_PROTOCOL_TYPE, decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from "./consumer-protocol.ts";
+import type { GroupEvents } from "./events.ts";
+
+export interface MembershipOptions {
+  cluster: Cluster;
+  groupId: string;
+  topics: readonly string[];
+  assignors: readonly Assignor[];
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  groupInstanceId: string | null;
+  /** How often the leader checks the subscribed topics' partition counts (a change triggers a rebalance). */
+  metadataCheckMs: number;
+  events: GroupEvents;
+}
+
+export interface MembershipHandlers {
+  /** The partitions are no longer ours, and nobody else's yet: finish, commit, let go. */
+  onRevoke(partitions: TopicPartition[], generationId: number): Promise<void>;
+  /** The partitions were taken from us: stop without committing. */
+  onLost(partitions: TopicPartition[], generationId: number, reason: string): Promise<void>;
+  /** The new generation's share. */
+  onAssign(partitions: TopicPartition[], generationId: number): Promise<void>;
+  /** An error that membership cannot get past (bad configuration, authorization, fencing). */
+  onFatal(error: TributaryError): void;
+}
+
+const MEMBER_ID_REQUIRED = 79;
+const REBALANCE_IN_PROGRESS = 27;
+const UNKNOWN_MEMBER_ID = 25;
+const ILLEGAL_GENERATION = 22;
+const FENCED_INSTANCE_ID = 82;
+/** Errors after which no retry can help. */
+const FATAL = new Set([23, 24, 26, 29, 30, 58, 81, FENCED_INSTANCE_ID]);
+/** Coordinator lookup errors: the cluster's retry finds the coordinator again. */
+const COORDINATOR = new Set([14, 15, 16]);
+
+export class ClassicMembership {
+  memberId = "";
+  generationId = -1;
+  leader = false;
+  protocol = "";
+  assignment: TopicPartition[] = [];
+
+  private readonly options: MembershipOptions;
+  private readonly handlers: MembershipHandlers;
+  private rejoin = true;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private wakeSleep: (() => void) | undefined;
+  private readonly backoff = new Backoff({ initialMs: 200, maxMs: 5_000 });
+  /** The leader's view of the subscribed topics' partition counts in this generation. */
+  private assignedCounts = new Map<string, number>();
+  private lastMetadataCheck = 0;
+
+  constructor(options: MembershipOptions, handlers: MembershipHandlers) {
+    this.options = options;
+    this.handlers = handlers;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Asks for a rebalance (the next loop turn revokes and rejoins). */
+  requestRejoin(): void {
+    this.rejoin = true;
+    this.wakeSleep?.();
+  }
+
+  /** Stops heartbeating and leaves the group (revoking first, so finished work is committed). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeSleep?.();
+    await this.loop;
+    if (this.assignment.length > 0) {
+      const revoked = this.assignment;
+      this.assignment = [];
+      await this.handlers.onRevoke(revoked, this.generationId);
+    }
+    await this.leave();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        if (this.rejoin) {
+          await this.rebalance();
+        } else {
+          await this.sleep(this.options.heartbeatIntervalMs);
+          if (this.stopping || this.rejoin) continue;
+          await this.heartbeat();
+          await this.checkMetadata();
+        }
+        this.backoff.reset();
+      } catch (error) {
+        if (this.stopping) break;
+        if (await this.handleError(error)) break;
+        await this.sleep(this.backoff.next());
+      }
+    }
+  }
+
+  private async rebalance(): Promise<void> {
+    const started = Date.now();
+    if (this.assignment.length > 0) {
+      const revoked = this.assignment;
+      this.assignment = [];
+      await this.handlers.onRevoke(revoked, this.generationId);
+    }
+    if (this.stopping) return;
+    await this.joinAndSync();
+    this.rejoin = false;
+    this.options.events.emit({ type: "rebalance", generationId: this.generationId, durationMs: Date.now() - started });
+    try {
+      await this.handlers.onAssign(this.assignment, this.generationId);
+    } catch (error) {
+      // Could not start on the share (committed offsets unreadable, say): give it back and rejoin.
+      this.rejoin = true;
+      throw error;
+    }
+  }
+
+  private async joinAndSync(): Promise<void> {
+    const { cluster, groupId, assignors, topics } = this.options;
+    const metadata = encodeSubscription({ topics: [...topics] });
+    let join;
+    for (;;) {
+      join = await cluster.sendToCoordinator(groupId, APIS.JoinGroup, {
+        groupId,
+        sessionTimeoutMs: this.options.sessionTimeoutMs,
+        rebalanceTimeoutMs: this.options.rebalanceTimeoutMs,
+        memberId: this.memberId,
+        groupInstanceId: this.options.groupInstanceId,
+        protocolType: CONSUMER_PROTOCOL_TYPE,
+        protocols: assignors.map((a) => ({ name: a.name, metadata })),
+        reason: null,
+      }, {
+        // The coordinator holds JoinGroup until every member has joined (up to the rebalance timeout).
+        timeoutMs: this.options.rebalanceTimeoutMs + 5_000,
+        check: coordinatorCheck(groupId),
+      });
+      if (join.errorCode === MEMBER_ID_REQUIRED) {
+        this.memberId = join.memberId;
+        continue;
+      }
+      throwIfError(join.errorCode, groupId);
+      break;
+    }
+    this.memberId = join.memberId;
+    this.generationId = join.generationId;
+    this.protocol = join.protocolName ?? "";
+    this.leader = join.leader === join.memberId;
+    this.options.events.emit({ type: "joined", generationId: this.generationId, memberId: this.memberId, leader: this.leader, protocol: this.protocol });
+
+    let assignments: { memberId: string; assignment: Uint8Array }[] = [];
+    if (this.leader && !join.skipAssignment) {
+      const assignor = assignors.find((a) => a.name === this.protocol);
+      if (!assignor) throw new TributaryError(`the coordinator chose assignor ${JSON.stringify(this.protocol)}, which this member does not have`);
+      const members: GroupMemberSubscription[] = join.members.map((m) => ({
+        memberId: m.memberId, groupInstanceId: m.groupInstanceId, subscription: decodeSubscription(m.metadata),
+      }));
+      const wanted = [...new Set(members.flatMap((m) => m.subscription.topics))];
+      const meta = await cluster.metadataFor(wanted, { refresh: true });
+      const counts = new Map<string, number>();
+      for (const topic of wanted) {
+        const info = meta.topics.get(topic);
+        if (info && info.partitions.length > 0) counts.set(topic, info.partitions.length);
+      }
+      this.assignedCounts = counts;
+      this.lastMetadataCheck = Date.now();
+      const plan = assignor.assign(members, counts);
+      assignments = members.map((m) => ({ memberId: m.memberId, assignment: encodeAssignment({ partitions: plan.get(m.memberId) ?? [] }) }));
+    }
+
+    const sync = await cluster.sendToCoordinator(groupId, APIS.SyncGroup, {
+      groupId,
+      generationId: this.generationId,
+      memberId: this.memberId,
+      groupInstanceId: this.options.groupInstanceId,
+      protocolType: CONSUMER_PROTOCOL_TYPE,
+      protocolName: this.protocol,
+      assignments,
+    }, { timeoutMs: this.options.rebalanceTimeoutMs + 5_000, check: coordinatorCheck(groupId) });
+    throwIfError(sync.errorCode, groupId);
+    // Only what we subscribed to: a buggy or foreign leader must not make us read other topics.
+    this.assignment = decodeAssignment(sync.assignment).partitions.filter((tp) => topics.includes(tp.topic));
+  }
+
+  private async heartbeat(): Promise<void> {
+    const { cluster, groupId } = this.options;
+    const answer = await cluster.sendToCoordinator(groupId, APIS.Heartbeat, {
+      groupId, generationId: this.generationId, memberId: this.memberId, groupInstanceId: this.options.groupInstanceId,
+    }, { timeoutMs: Math.max(this.options.heartbeatIntervalMs, 5_000), retry: false, check: coordinatorCheck(groupId) });
+    throwIfError(answer.errorCode, groupId);
+  }
+
+  /** The leader notices new partitions (or topics appearing) and starts a rebalance to hand them out. */
+  private async checkMetadata(): Promise<void> {
+    if (!this.leader || Date.now() - this.lastMetadataCheck < this.options.metadataCheckMs) return;
+    this.lastMetadataCheck = Date.now();
+    const meta = await this.options.cluster.metadataFor(this.options.topics, { refresh: true });
+    for (const topic of this.options.topics) {
+      const count = meta.topics.get(topic)?.partitions.length ?? 0;
+      if (count !== (this.assignedCounts.get(topic) ?? 0)) {
+        this.rejoin = true;
+        return;
+      }
+    }
+  }
+
+  /** Decides what an error means; true when the loop must end. */
+  private async handleError(error: unknown): Promise<boolean> {
+    if (error instanceof KafkaProtocolError) {
+      if (FATAL.has(error.code)) {
+        this.handlers.onFatal(error);
+        return true;
+      }
+      if (error.code === REBALANCE_IN_PROGRESS) {
+        this.rejoin = true;
+        this.backoff.reset();
+        return false;
+      }
+      if (error.code === UNKNOWN_MEMBER_ID || error.code === ILLEGAL_GENERATION) {
+        const lost = this.assignment;
+        this.assignment = [];
+        if (error.code === UNKNOWN_MEMBER_ID) this.memberId = "";
+        if (lost.length > 0) await this.handlers.onLost(lost, this.generationId, error.name);
+        this.generationId = -1;
+        this.rejoin = true;
+        return false;
+      }
+    }
+    this.options.events.emit({ type: "error", error });
+    return false;
+  }
+
+  private async leave(): Promise<void> {
+    const { cluster, groupId, groupInstanceId } = this.options;
+    // A static member keeps its place across restarts: it does not leave, its session expires.
+    if (this.memberId === "" || groupInstanceId !== null) return;
+    try {
+      await cluster.sendToCoordinator(groupId, APIS.LeaveGroup, (version) => (version >= 3
+        ? { groupId, members: [{ memberId: this.memberId, groupInstanceId: null, reason: "the consumer is stopping" }] }
+        : { groupId, memberId: this.memberId }), { timeoutMs: 5_000, retry: false });
+      this.options.events.emit({ type: "left", memberId: this.memberId });
+    } catch (error) {
+      // The session times out instead; nothing is lost, the group just rebalances later.
+      this.options.events.emit({ type: "error", error });
+    }
+    this.memberId = "";
+    this.generationId = -1;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        if (self.wakeSleep === done) self.wakeSleep = undefined;
+        resolve();
+      }
+      this.wakeSleep = done;
+    });
+  }
+}
+
+/** Retriable coordinator errors go back to the cluster (it finds the coordinator again and retries). */
+function coordinatorCheck(groupId: string) {
+  return (response: { errorCode: number }) => (COORDINATOR.has(response.errorCode) ? kafkaError(response.errorCode, { message: `group ${groupId}` }) : null);
+}
+
+function throwIfError(code: number, groupId: string): void {
+  const error = kafkaError(code, { message: `group ${groupId}` });
+  if (error) throw error;
+}

@@ -1,0 +1,339 @@
+/**
+ * Group consumers (classic protocol, eager rebalancing) end to end against the real broker on
+ * 127.0.0.1:9092: membership, per-partition workers, commits, acknowledgements, drain, retries,
+ * and Kafka's own consumer-groups tool reading what Tributary reports.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  createAdmin, createGroupConsumer, createProducer, failed,
+  type GroupConsumer, type GroupConsumerOptions, type GroupEvent, type GroupNotification, type TopicPartition,
+} from "../../src/entry/node.ts";
+import { KAFKA_SCRIPT } from "../support/kafka.ts";
+import { runChecked } from "../support/process.ts";
+
+const BROKERS = ["127.0.0.1:9092"];
+const stamp = Date.now();
+let serial = 0;
+const unique = (what: string) => `tributary-group-${what}-${stamp}-${serial++}`;
+const admin = createAdmin({ brokers: BROKERS, clientId: "tributary-group-test", retry: { deadlineMs: 15_000 } });
+const consumers: GroupConsumer[] = [];
+const topics: string[] = [];
+const decoder = new TextDecoder();
+
+afterAll(async () => {
+  await Promise.all(consumers.map((c) => c.stop().catch(() => {})));
+  await admin.deleteTopics(topics).catch(() => {});
+  admin.close();
+});
+
+async function createTopic(numPartitions: number): Promise<string> {
+  const topic = unique("topic");
+  expect(failed(await admin.createTopics([{ topic, numPartitions, replicationFactor: 1 }]))).toEqual([]);
+  topics.push(topic);
+  return topic;
+}
+
+/** Produces `count` records over `keys` keys; each value is `key:n`, n counting that key's records. */
+async function produceKeyed(topic: string, count: number, keys: number, from = 0): Promise<void> {
+  const producer = createProducer({ brokers: BROKERS, lingerMs: 5 });
+  const messages = Array.from({ length: count }, (_, i) => {
+    const n = from + i;
+    return { key: `key-${n % keys}`, value: `key-${n % keys}:${Math.floor(n / keys)}` };
+  });
+  await producer.send({ topic, messages });
+  await producer.close();
+}
+
+async function produceValues(topic: string, count: number): Promise<void> {
+  const producer = createProducer({ brokers: BROKERS });
+  await producer.send({ topic, messages: Array.from({ length: count }, (_, i) => ({ key: null, value: `v${i}`, partition: 0 })) });
+  await producer.close();
+}
+
+function member(topic: string, groupId: string, options: Partial<GroupConsumerOptions> = {}): GroupConsumer {
+  const consumer = createGroupConsumer({
+    brokers: BROKERS, clientId: "tributary-group-test", groupId, topics: [topic], beginOffset: "earliest",
+    maxWaitMs: 100, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, heartbeatIntervalMs: 300, commitIntervalMs: 300,
+    ...options,
+  });
+  consumers.push(consumer);
+  return consumer;
+}
+
+async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const key = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
+
+async function committedOffsets(groupId: string): Promise<Record<number, number>> {
+  const offsets = await admin.fetchGroupOffsets(groupId);
+  return Object.fromEntries(offsets.map((o) => [o.partition, o.offset]));
+}
+
+async function logEndOffsets(topic: string): Promise<Record<number, number>> {
+  const offsets = await admin.listOffsets(topic, "latest");
+  return Object.fromEntries(offsets.map((o) => [o.partition, o.offset]));
+}
+
+interface Handled { member: string; partition: number; generationId: number; offset: number; value: string }
+
+/** A handler that logs every record it handles, by member. */
+function logInto(log: Handled[], name: string) {
+  return async (n: GroupNotification) => {
+    if (!("records" in n)) return;
+    for (const r of n.records) log.push({ member: name, partition: n.partition, generationId: n.generationId, offset: r.offset, value: decoder.decode(r.value!) });
+  };
+}
+
+/** Within a member's generation, each partition's records come in offset order, one after the other. */
+function expectOrderedPerPartition(log: Handled[]): void {
+  const last = new Map<string, number>();
+  for (const h of log) {
+    const k = `${h.member}|${h.generationId}|${h.partition}`;
+    const previous = last.get(k);
+    if (previous !== undefined) expect(h.offset, k).toBeGreaterThan(previous);
+    last.set(k, h.offset);
+  }
+}
+
+/** Per key, the first time each of its records is handled follows the order they were produced in. */
+function expectKeyOrder(log: Handled[]): void {
+  const seen = new Set<string>();
+  const lastSeq = new Map<string, number>();
+  for (const { value } of log) {
+    if (seen.has(value)) continue; // a redelivery after a rebalance (at least once)
+    seen.add(value);
+    const [k, n] = value.split(":") as [string, string];
+    expect(Number(n), value).toBe((lastSeq.get(k) ?? -1) + 1);
+    lastSeq.set(k, Number(n));
+  }
+}
+
+async function kafkaGroupsTool(...args: string[]): Promise<string[]> {
+  const out = await runChecked("ConsumerGroupCommand", "bash", [KAFKA_SCRIPT, "tool", "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand", "--bootstrap-server", BROKERS[0]!, ...args]);
+  return out.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+}
+
+describe("group consumer (classic protocol) against the real broker", () => {
+  it("shares a topic between members: every record handled, in order per key, commits reach the log end, and Kafka's tool agrees", async () => {
+    const topic = await createTopic(6);
+    const groupId = unique("share");
+    const log: Handled[] = [];
+    const a = member(topic, groupId);
+    const b = member(topic, groupId, { assignors: ["roundrobin", "range"] });
+    const runA = a.run({ handler: logInto(log, "a") });
+    await waitFor("a's assignment", () => a.assignment().length === 6);
+    // b offers roundrobin first, but a (no roundrobin) only offers range: the group must use range.
+    const runB = b.run({ handler: logInto(log, "b") });
+    await waitFor("the two members to share the partitions", () => a.assignment().length === 3 && b.assignment().length === 3);
+    expect(a.generationId).toBe(b.generationId);
+    expect(new Set([...a.assignment(), ...b.assignment()].map(key)).size).toBe(6);
+
+    await produceKeyed(topic, 3_000, 60);
+    await waitFor("3,000 records handled", () => new Set(log.map((h) => h.value)).size === 3_000);
+    expectOrderedPerPartition(log);
+    expectKeyOrder(log);
+    for (const h of log) expect((h.member === "a" ? a : b).assignment().map((tp) => tp.partition)).toContain(h.partition);
+    await Promise.all([a.commit(), b.commit()]);
+
+    // Kafka's consumer-groups tool, reading the group from the coordinator, sees what we report.
+    const [memberLines, stateLines, offsetLines] = await Promise.all([
+      kafkaGroupsTool("--describe", "--group", groupId, "--members", "--verbose"),
+      kafkaGroupsTool("--describe", "--group", groupId, "--state"),
+      kafkaGroupsTool("--describe", "--group", groupId),
+    ].map(async (lines) => (await lines).filter((l) => l.startsWith(groupId)))) as [string[], string[], string[]];
+    expect(memberLines).toHaveLength(2);
+    for (const consumer of [a, b]) {
+      // GROUP CONSUMER-ID HOST CLIENT-ID #PARTITIONS CURRENT-EPOCH CURRENT-ASSIGNMENT (topic:p,p,p) ...
+      const columns = memberLines.map((l) => l.split(/\s+/)).find((c) => c[1] === consumer.memberId);
+      expect(columns, `member ${consumer.memberId} in:\n${memberLines.join("\n")}`).toBeDefined();
+      const [assignedTopic, list] = columns!.find((c) => c.startsWith(`${topic}:`))!.split(":") as [string, string];
+      expect(assignedTopic).toBe(topic);
+      expect(list.split(",").map(Number).sort((x, y) => x - y)).toEqual(consumer.assignment().map((tp) => tp.partition).sort((x, y) => x - y));
+    }
+    // GROUP COORDINATOR (ID) ASSIGNMENT-STRATEGY STATE #MEMBERS
+    expect(stateLines).toHaveLength(1);
+    expect(stateLines[0]!.split(/\s+/).slice(-3)).toEqual(["range", "Stable", "2"]);
+    // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID
+    const ends = await logEndOffsets(topic);
+    expect(offsetLines).toHaveLength(6);
+    for (const line of offsetLines) {
+      const [, , partition, current, end, lag, consumerId] = line.split(/\s+/);
+      expect(Number(current)).toBe(ends[Number(partition)]);
+      expect(Number(end)).toBe(ends[Number(partition)]);
+      expect(lag).toBe("0");
+      const owner = [a, b].find((c) => c.assignment().some((tp) => tp.partition === Number(partition)))!;
+      expect(consumerId).toBe(owner.memberId);
+    }
+
+    await Promise.all([a.stop(), b.stop()]);
+    await Promise.all([runA, runB]);
+    expect(await committedOffsets(groupId)).toEqual(ends);
+  }, 90_000);
+
+  it("keeps every record while members join and leave during production", async () => {
+    const topic = await createTopic(6);
+    const groupId = unique("churn");
+    const log: Handled[] = [];
+    const total = 4_000;
+    const first = member(topic, groupId);
+    void first.run({ handler: logInto(log, "first") });
+    await waitFor("the first member's assignment", () => first.assignment().length === 6);
+    const producing = (async () => {
+      for (let from = 0; from < total; from += 200) {
+        await produceKeyed(topic, 200, 40, from);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+    })();
+    await waitFor("some records handled", () => log.length >= 400);
+    const second = member(topic, groupId);
+    void second.run({ handler: logInto(log, "second") });
+    await waitFor("a rebalance to two members", () => second.assignment().length > 0 && first.assignment().length > 0);
+    await waitFor("more records handled", () => log.length >= 1_600);
+    await first.stop(); // leaves: its partitions go to the second member
+    const third = member(topic, groupId);
+    void third.run({ handler: logInto(log, "third") });
+    await producing;
+    await waitFor("every record handled at least once", () => new Set(log.map((h) => h.value)).size === total, 60_000);
+    expectOrderedPerPartition(log);
+    expectKeyOrder(log);
+    await waitFor("the remaining two to share the partitions", () => second.assignment().length + third.assignment().length === 6);
+    await Promise.all([second.stop(), third.stop()]);
+    expect(await committedOffsets(groupId)).toEqual(await logEndOffsets(topic));
+  }, 120_000);
+
+  it("manual acknowledgements: commits stop at the first unacknowledged record; stale generations are dropped and counted", async () => {
+    const topic = await createTopic(1);
+    await produceValues(topic, 10);
+    const groupId = unique("manual");
+    const events: GroupEvent[] = [];
+    const consumer = member(topic, groupId, { ack: "manual", commitIntervalMs: 60_000 });
+    consumer.events.on((e) => events.push(e));
+    const batches: { generationId: number; offsets: number[] }[] = [];
+    const run = consumer.run({ handler: (n) => void ("records" in n && batches.push({ generationId: n.generationId, offsets: n.records.map((r) => r.offset) })) });
+    await waitFor("10 records delivered", () => batches.flatMap((b) => b.offsets).length === 10);
+    const generationId = batches[0]!.generationId;
+    const tp = { topic, partition: 0 };
+    for (const offset of [0, 1, 2, 3, 4, 6]) expect(consumer.ack({ ...tp, generationId, offset })).toBe(true);
+    expect(consumer.ack({ ...tp, generationId: generationId + 1, offset: 5 })).toBe(false);
+    expect(consumer.ack({ ...tp, generationId: generationId - 1, offset: 7 })).toBe(false);
+    expect(consumer.stats.staleAcks).toBe(2);
+    expect(events.filter((e) => e.type === "stale-ack").map((e) => (e as { offset: number }).offset)).toEqual([5, 7]);
+    await consumer.commit();
+    expect(await committedOffsets(groupId)).toEqual({ 0: 5 });
+    expect(consumer.status()[0]).toMatchObject({ committed: 5, committable: 5, pending: 4 });
+    expect(consumer.ack({ ...tp, generationId, offset: 5 })).toBe(true);
+    await consumer.stop();
+    await run;
+    expect(await committedOffsets(groupId)).toEqual({ 0: 7 }); // 7 was acknowledged only with a stale generation
+  });
+
+  it("drain on stop: a call that finishes within drainMs is committed, queued records are not; a stuck call is not committed", async () => {
+    const topic = await createTopic(1);
+    await produceValues(topic, 20);
+
+    const groupId = unique("drain");
+    const calls: number[][] = [];
+    let releaseSecond!: () => void;
+    const secondDone = new Promise<void>((resolve) => (releaseSecond = resolve));
+    const consumer = member(topic, groupId, { maxBatchSize: 5, drainMs: 10_000, commitIntervalMs: 60_000 });
+    const run = consumer.run({
+      handler: async (n) => {
+        if (!("records" in n)) return;
+        calls.push(n.records.map((r) => r.offset));
+        if (calls.length === 2) await secondDone;
+      },
+    });
+    await waitFor("the second call", () => calls.length === 2);
+    const stopping = consumer.stop();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    releaseSecond(); // finishes while stop() drains
+    await stopping;
+    await run;
+    expect(calls).toEqual([[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]);
+    expect(await committedOffsets(groupId)).toEqual({ 0: 10 });
+
+    const stuckGroup = unique("stuck");
+    const stuckCalls: number[][] = [];
+    const stuck = member(topic, stuckGroup, { maxBatchSize: 5, drainMs: 300, commitIntervalMs: 60_000 });
+    const stuckRun = stuck.run({
+      handler: async (n) => {
+        if (!("records" in n)) return;
+        stuckCalls.push(n.records.map((r) => r.offset));
+        if (stuckCalls.length === 2) await new Promise(() => {}); // never returns
+      },
+    });
+    await waitFor("the stuck call", () => stuckCalls.length === 2);
+    await stuck.stop();
+    await stuckRun;
+    expect(await committedOffsets(stuckGroup)).toEqual({ 0: 5 });
+
+    // The next member of that group starts at the first record the stuck call did not finish.
+    const next = member(topic, stuckGroup, { commitIntervalMs: 60_000 });
+    const firstOffsets: number[] = [];
+    void next.run({ eachRecord: (r) => void firstOffsets.push(r.offset) });
+    await waitFor("the next member's records", () => firstOffsets.length === 15);
+    expect(firstOffsets[0]).toBe(5);
+    await next.stop();
+  }, 60_000);
+
+  it("a throwing handler is retried with backoff from the record that threw, and nothing is lost", async () => {
+    const topic = await createTopic(1);
+    await produceValues(topic, 10);
+    const groupId = unique("retry");
+    const events: GroupEvent[] = [];
+    const consumer = member(topic, groupId, { retryBackoff: { initialMs: 20, maxMs: 100 } });
+    consumer.events.on((e) => events.push(e));
+    const attempts: number[] = [];
+    let failures = 0;
+    const notifications: string[] = [];
+    const run = consumer.run({
+      eachRecord: (r) => {
+        attempts.push(r.offset);
+        if (r.offset === 3 && failures < 2) {
+          failures++;
+          throw new Error(`handler failure ${failures}`);
+        }
+      },
+    });
+    await waitFor("all ten records", () => attempts.filter((o) => o === 9).length === 1);
+    expect(attempts).toEqual([0, 1, 2, 3, 3, 3, 4, 5, 6, 7, 8, 9]);
+    const errors = events.filter((e) => e.type === "handler-error");
+    expect(errors.map((e) => (e as { attempt: number }).attempt)).toEqual([1, 2]);
+    for (const e of errors) expect((e as { retryInMs: number }).retryInMs).toBeGreaterThanOrEqual(50);
+    expect(String((errors[0] as { error: unknown }).error)).toContain("handler failure 1");
+    await consumer.stop();
+    await run;
+    expect(await committedOffsets(groupId)).toEqual({ 0: 10 });
+    expect(notifications).toEqual([]);
+  });
+
+  it("notifies assigned, caughtUp and revoked around the records", async () => {
+    const topic = await createTopic(2);
+    await produceKeyed(topic, 50, 10);
+    const groupId = unique("notify");
+    const seen: string[] = [];
+    const consumer = member(topic, groupId);
+    const run = consumer.run({
+      handler: (n) => {
+        if ("assigned" in n) seen.push(`assigned ${n.assigned.length}`);
+        else if ("revoked" in n) seen.push(`revoked ${n.revoked.length}`);
+        else if ("caughtUp" in n) seen.push(`caughtUp ${n.caughtUp.partition}`);
+        else if ("records" in n) seen.push(`records ${n.partition}`);
+      },
+    });
+    await waitFor("both partitions caught up", () => seen.filter((s) => s.startsWith("caughtUp")).length === 2);
+    await consumer.stop();
+    await run;
+    expect(seen[0]).toBe("assigned 2");
+    expect(seen.at(-1)).toBe("revoked 2");
+    for (const p of [0, 1]) {
+      expect(seen.indexOf(`caughtUp ${p}`)).toBeGreaterThan(seen.lastIndexOf(`records ${p}`));
+    }
+  });
+});
