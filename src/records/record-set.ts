@@ -9,7 +9,8 @@ export const RECORD_F64 = 2;
 export const RECORD_I32 = 7;
 export const HEADER_I32 = 4;
 
-const utf8 = new TextDecoder();
+// ignoreBOM: a header key that starts with U+FEFF keeps it, as Java keeps it (TextDecoder drops it by default).
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 export class RecordSet implements Iterable<DecodedRecord> {
   /** Record batches, in input order. */

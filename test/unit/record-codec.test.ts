@@ -85,6 +85,12 @@ describe("record batch codec (v2)", () => {
     });
   });
 
+  it("keeps header keys exactly as written, a leading byte-order mark included (as Java does)", () => {
+    const keys = ["\uFEFFbom-first", "\uFEFF", "mid\uFEFFdle", "ключ ✓"];
+    const set = decodeRecordBatches(encodeRecordBatch([{ key: null, value: "v", headers: keys.map((key) => ({ key, value: null })) }]));
+    expect([...set][0]!.headers.map((h) => h.key)).toEqual(keys);
+  });
+
   it("reports a batch cut short at the end as truncated, at every cut point, never as an error", () => {
     const first = encodeRecordBatch([{ key: "a", value: "x".repeat(500), timestamp: 1 }], { baseOffset: 10 });
     const second = encodeRecordBatch([{ key: "b", value: "y".repeat(500), timestamp: 2 }], { baseOffset: 11, compression: "lz4" });

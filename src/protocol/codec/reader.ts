@@ -5,7 +5,8 @@
  */
 import { ProtocolDecodeError } from "../../errors.ts";
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: strings are kept as sent, a leading U+FEFF included (as Java keeps it).
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const TWO_32 = 2 ** 32;
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
