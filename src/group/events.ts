@@ -17,6 +17,10 @@ export type GroupEvent =
   | { type: "handler-error"; at: number; topic: string; partition: number; records: number; durationMs: number; attempt: number; error: unknown; retryInMs: number }
   | { type: "stale-ack"; at: number; topic: string; partition: number; offset: number; generationId: number; currentGenerationId: number | null }
   | { type: "lag"; at: number; topic: string; partition: number; lag: number }
+  | { type: "skipped"; at: number; topic: string; partition: number; offsets: number[]; error: unknown }
+  | { type: "dead-lettered"; at: number; topic: string; partition: number; offsets: number[]; deadLetterTopic: string; error: unknown }
+  | { type: "partition-stopped"; at: number; topic: string; partition: number; committable: number }
+  | { type: "stall"; at: number; topic: string; partition: number; durationMs: number }
   | { type: "error"; at: number; error: unknown; topic?: string; partition?: number }
   | { type: "left"; at: number; memberId: string };
 

@@ -25,9 +25,11 @@ import { TributaryError } from "../errors.ts";
 import type { DecodedRecord } from "../records/types.ts";
 import { resolveAssignors, type Assignor, type AssignorName } from "./assignors.ts";
 import { GroupEvents } from "./events.ts";
-import { ClassicMembership } from "./membership.ts";
+import { ClassicMembership, type Membership } from "./membership.ts";
 import { commitOffsets, fetchCommittedOffsets } from "./offset-store.ts";
-import { PartitionWorker, type CaughtUpNotification, type RecordsNotification } from "./partition-worker.ts";
+import { createProducer, type Producer } from "../producer/producer.ts";
+import { PartitionWorker, RecordFailure, type CaughtUpNotification, type ExhaustedInput, type ExhaustedOutcome, type RecordsNotification } from "./partition-worker.ts";
+import { Backoff } from "../transport/backoff.ts";
 
 export type { CaughtUpNotification, RecordsNotification };
 
@@ -64,6 +66,31 @@ export interface GroupConsumerOptions extends Omit<ConsumerOptions, "offsetReset
   retryBackoff?: { initialMs?: number; maxMs?: number };
   /** How often the leader looks for new partitions of the subscribed topics. Default 30 s. */
   metadataCheckMs?: number;
+  /**
+   * Concurrency inside a partition: its records split by the murmur2 of their key into this many
+   * lanes handled concurrently, each key in order. Default 1.
+   */
+  lanesPerPartition?: number;
+  /** What happens when a handler keeps failing. Default: retry for ever, with backoff (nothing is lost). */
+  onHandlerError?: HandlerErrorPolicy;
+  /**
+   * A handler call running longer than this is a stall (`maxPollInterval`'s role): it is reported,
+   * and the member leaves the group until the call returns, so the group does not wait on it. Default 5 min.
+   */
+  maxHandlerMs?: number;
+}
+
+export interface HandlerErrorPolicy {
+  /** Retries after the first attempt before `then` applies. Default 5. */
+  retries?: number;
+  /**
+   * - "dead-letter": the failed records go to `deadLetterTopic` (headers name the origin topic,
+   *   partition, offset, group and error), then work goes on;
+   * - "skip": the failed records are acknowledged as they are (reported in a "skipped" event);
+   * - "stop" (default): the partition stops at the failed records and is reported unhealthy.
+   */
+  then?: "dead-letter" | "skip" | "stop";
+  deadLetterTopic?: string;
 }
 
 export type GroupNotification =
@@ -93,6 +120,8 @@ export interface AckInput extends TopicPartition {
 
 export interface PartitionStatus extends TopicPartition {
   generationId: number;
+  /** False once the error policy stopped the partition ("stop"). */
+  healthy: boolean;
   committed: number;
   committable: number;
   pending: number;
@@ -119,7 +148,7 @@ export interface GroupConsumer {
   readonly memberId: string;
   readonly generationId: number;
   status(): PartitionStatus[];
-  readonly stats: { staleAcks: number; commits: number; commitErrors: number; rebalances: number; handled: number };
+  readonly stats: { staleAcks: number; commits: number; commitErrors: number; rebalances: number; handled: number; deadLettered: number; skipped: number; stalls: number };
 }
 
 export function createGroupConsumer(options: GroupConsumerOptions): GroupConsumer {
@@ -132,10 +161,10 @@ class ClassicGroupConsumer implements GroupConsumer {
   readonly events = new GroupEvents();
   readonly fetcher: Fetcher;
   readonly groupId: string;
-  readonly stats = { staleAcks: 0, commits: 0, commitErrors: 0, rebalances: 0, handled: 0 };
+  readonly stats = { staleAcks: 0, commits: 0, commitErrors: 0, rebalances: 0, handled: 0, deadLettered: 0, skipped: 0, stalls: 0 };
 
   private readonly options: GroupConsumerOptions;
-  private readonly membership: ClassicMembership;
+  private readonly membership: Membership;
   private readonly workers = new Map<string, PartitionWorker>();
   private readonly userPaused = new Set<string>();
   private readonly fullPaused = new Set<string>();
@@ -149,6 +178,11 @@ class ClassicGroupConsumer implements GroupConsumer {
   private stopping: Promise<void> | undefined;
   private fatal: ((error: unknown) => void) | undefined;
   private commitTimer: ReturnType<typeof setInterval> | undefined;
+  private stallTimer: ReturnType<typeof setInterval> | undefined;
+  private deadLetterProducer: Producer | undefined;
+  private readonly errorPolicy: Required<Omit<HandlerErrorPolicy, "deadLetterTopic">> & { deadLetterTopic?: string } | undefined;
+  private readonly maxHandlerMs: number;
+  private readonly lanes: number;
   private committing: Promise<void> = Promise.resolve();
 
   constructor(options: GroupConsumerOptions) {
@@ -160,6 +194,16 @@ class ClassicGroupConsumer implements GroupConsumer {
     this.drainMs = options.drainMs ?? 5_000;
     this.prefetchCount = options.prefetchCount ?? 10_000;
     this.prefetchBytes = options.prefetchBytes ?? 8 * MiB;
+    this.maxHandlerMs = options.maxHandlerMs ?? 300_000;
+    this.lanes = options.lanesPerPartition ?? 1;
+    if (!Number.isInteger(this.lanes) || this.lanes < 1 || this.lanes > 1024) throw new RangeError("lanesPerPartition must be an integer from 1 to 1024");
+    if (options.onHandlerError) {
+      const { retries = 5, then = "stop", deadLetterTopic } = options.onHandlerError;
+      if (!(retries >= 0)) throw new RangeError("onHandlerError.retries must be 0 or more");
+      if (!["dead-letter", "skip", "stop"].includes(then)) throw new TypeError(`unknown onHandlerError.then ${JSON.stringify(then)}`);
+      if (then === "dead-letter" && !deadLetterTopic) throw new TypeError('onHandlerError.then "dead-letter" needs deadLetterTopic');
+      this.errorPolicy = { retries, then, deadLetterTopic };
+    }
     this.resetPolicy = options.offsetResetPolicy ?? (typeof this.beginOffset === "string" ? this.beginOffset : "latest");
     this.fetcher = createConsumer({ ...options, offsetResetPolicy: this.resetPolicy });
     const sessionTimeoutMs = options.sessionTimeoutMs ?? 45_000;
@@ -204,6 +248,7 @@ class ClassicGroupConsumer implements GroupConsumer {
     this.membership.start();
     const interval = this.options.commitIntervalMs ?? 5_000;
     this.commitTimer = setInterval(() => void this.commit().catch(() => {}), interval);
+    this.stallTimer = setInterval(() => this.checkStalls(), Math.min(1_000, Math.max(10, this.maxHandlerMs / 4)));
     return this.running;
   }
 
@@ -247,7 +292,7 @@ class ClassicGroupConsumer implements GroupConsumer {
 
   status(): PartitionStatus[] {
     return [...this.workers.values()].map((w) => ({
-      topic: w.topic, partition: w.partition, generationId: w.generationId, committed: w.lastCommitted,
+      topic: w.topic, partition: w.partition, generationId: w.generationId, healthy: !w.halted, committed: w.lastCommitted,
       committable: w.committable(), pending: w.pending, queued: w.queuedRecords, lag: w.lag,
       paused: this.userPaused.has(tpKey(w)) || this.fullPaused.has(tpKey(w)),
     }));
@@ -260,7 +305,11 @@ class ClassicGroupConsumer implements GroupConsumer {
     return async (n: GroupNotification) => {
       if (!("records" in n)) return;
       for (const record of n.records) {
-        await eachRecord({ ...record, topic: n.topic, partition: n.partition, generationId: n.generationId });
+        try {
+          await eachRecord({ ...record, topic: n.topic, partition: n.partition, generationId: n.generationId });
+        } catch (error) {
+          throw new RecordFailure(record.offset, error); // the error policy applies to this record alone
+        }
         // Acknowledged one by one, so a retry after a throw resumes at the record that threw.
         if (!manual) this.ack({ topic: n.topic, partition: n.partition, generationId: n.generationId, offset: record.offset });
       }
@@ -338,6 +387,10 @@ class ClassicGroupConsumer implements GroupConsumer {
         handleRecords: (n) => this.handler!(n) as Promise<void>,
         handleCaughtUp: (n) => this.handler!(n) as Promise<void>,
         onQueueShrink: (w) => this.onQueueShrink(w),
+        maxAttempts: this.errorPolicy ? this.errorPolicy.retries + 1 : Infinity,
+        onExhausted: (input) => this.onExhausted(input),
+        onHalt: (w) => this.onHalt(w),
+        lanes: this.lanes,
         events: this.events,
         retryBackoff: { initialMs: this.options.retryBackoff?.initialMs ?? 200, maxMs: this.options.retryBackoff?.maxMs ?? 30_000 },
       }));
@@ -402,6 +455,80 @@ class ClassicGroupConsumer implements GroupConsumer {
     }
   }
 
+  /** The error policy, once a call failed `retries + 1` times. */
+  private async onExhausted(input: ExhaustedInput): Promise<ExhaustedOutcome> {
+    const policy = this.errorPolicy!;
+    const offsets = input.records.map((r) => r.offset);
+    if (policy.then === "skip") {
+      this.stats.skipped += offsets.length;
+      this.events.emit({ type: "skipped", topic: input.topic, partition: input.partition, offsets, error: input.error });
+      return "handled";
+    }
+    if (policy.then === "dead-letter") return this.deadLetter(input, policy.deadLetterTopic!);
+    return "stop";
+  }
+
+  /**
+   * Sends failed records to the dead-letter topic, retrying (with backoff) until the broker has
+   * them: only then are they acknowledged. A stop before that halts the partition instead, so the
+   * records stay uncommitted.
+   */
+  private async deadLetter(input: ExhaustedInput, topic: string): Promise<ExhaustedOutcome> {
+    this.deadLetterProducer ??= createProducer({ ...this.options, clientId: this.options.clientId });
+    const reason = input.error instanceof Error ? `${input.error.name}: ${input.error.message}` : String(input.error);
+    const messages = input.records.map((r) => ({
+      key: r.key, value: r.value, timestamp: r.timestamp,
+      headers: [
+        ...r.headers.map((h) => ({ key: h.key, value: h.value })),
+        { key: "tributary.dlq.topic", value: input.topic },
+        { key: "tributary.dlq.partition", value: String(input.partition) },
+        { key: "tributary.dlq.offset", value: String(r.offset) },
+        { key: "tributary.dlq.group", value: this.groupId },
+        { key: "tributary.dlq.error", value: reason },
+        { key: "tributary.dlq.attempts", value: String(input.attempts) },
+      ],
+    }));
+    const backoff = new Backoff({ initialMs: 200, maxMs: 10_000 });
+    while (!this.stopping) {
+      try {
+        await this.deadLetterProducer.send({ topic, messages });
+        this.stats.deadLettered += messages.length;
+        this.events.emit({ type: "dead-lettered", topic: input.topic, partition: input.partition, offsets: input.records.map((r) => r.offset), deadLetterTopic: topic, error: input.error });
+        return "handled";
+      } catch (error) {
+        this.events.emit({ type: "error", error, topic: input.topic, partition: input.partition });
+        await new Promise((resolve) => setTimeout(resolve, backoff.next()));
+      }
+    }
+    return "stop";
+  }
+
+  private onHalt(worker: PartitionWorker): void {
+    this.fetcher.pause([worker]);
+    this.events.emit({ type: "partition-stopped", topic: worker.topic, partition: worker.partition, committable: worker.committable() });
+  }
+
+  /** Calls running past `maxHandlerMs`: report them, and leave the group until they return. */
+  private checkStalls(): void {
+    const now = Date.now();
+    const stalled = [...this.workers.values()].filter((w) => w.callStartedAt !== undefined && now - w.callStartedAt > this.maxHandlerMs);
+    const fresh = stalled.filter((w) => !this.stallsReported.has(w));
+    if (fresh.length === 0) return;
+    for (const w of fresh) {
+      this.stallsReported.add(w);
+      this.stats.stalls++;
+      this.events.emit({ type: "stall", topic: w.topic, partition: w.partition, durationMs: now - w.callStartedAt! });
+    }
+    if (this.stopping) return;
+    if (this.membership.leaveUntil) {
+      void this.membership.leaveUntil(Promise.all(stalled.map((w) => w.finished))).catch((error: unknown) => this.events.emit({ type: "error", error }));
+    } else {
+      this.membership.requestRejoin();
+    }
+  }
+
+  private readonly stallsReported = new WeakSet<PartitionWorker>();
+
   private async notify(notification: GroupNotification): Promise<void> {
     try {
       await this.handler?.(notification);
@@ -413,6 +540,7 @@ class ClassicGroupConsumer implements GroupConsumer {
   /** Leaves the group: with `graceful`, drains and commits first (membership.stop revokes everything). */
   private async shutdown(graceful: boolean): Promise<void> {
     if (this.commitTimer) clearInterval(this.commitTimer);
+    if (this.stallTimer) clearInterval(this.stallTimer);
     try {
       if (graceful) {
         await this.membership.stop();
@@ -422,6 +550,7 @@ class ClassicGroupConsumer implements GroupConsumer {
     } finally {
       for (const w of this.workers.values()) w.close();
       this.workers.clear();
+      await this.deadLetterProducer?.close().catch(() => {});
       await this.fetcher.close();
     }
   }

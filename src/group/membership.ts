@@ -51,6 +51,31 @@ export interface MembershipHandlers {
   onFatal(error: TributaryError): void;
 }
 
+/**
+ * What the group consumer needs of a membership protocol (classic here; KIP-848's
+ * ConsumerGroupHeartbeat in consumer-membership.ts). The handlers are called from the
+ * membership's own loop, one at a time: `onAssign` gets partitions *added* to this member's share,
+ * `onRevoke`/`onLost` partitions taken away (an eager protocol takes everything each rebalance,
+ * incremental ones only what moves).
+ */
+export interface Membership {
+  readonly memberId: string;
+  /** The classic generation, or the KIP-848 member epoch: what commits and acknowledgements are checked against. */
+  readonly generationId: number;
+  /** The partitions this member owns now. */
+  readonly assignment: readonly TopicPartition[];
+  start(): void;
+  /** Asks for a rebalance (metadata changed, a stalled member must give its partitions back…). */
+  requestRejoin(): void;
+  /** Revokes everything (committing finished work through `onRevoke`), then leaves the group. */
+  stop(): Promise<void>;
+  /**
+   * Leaves the group (revoking, as `stop` does) and rejoins once `until` settles: how a member
+   * whose handler is stuck gets out of the group's way (`maxHandlerMs`) without stopping.
+   */
+  leaveUntil?(until: Promise<unknown>): Promise<void>;
+}
+
 const MEMBER_ID_REQUIRED = 79;
 const REBALANCE_IN_PROGRESS = 27;
 const UNKNOWN_MEMBER_ID = 25;
@@ -61,7 +86,7 @@ const FATAL = new Set([23, 24, 26, 29, 30, 58, 81, FENCED_INSTANCE_ID]);
 /** Coordinator lookup errors: the cluster's retry finds the coordinator again. */
 const COORDINATOR = new Set([14, 15, 16]);
 
-export class ClassicMembership {
+export class ClassicMembership implements Membership {
   memberId = "";
   generationId = -1;
   leader = false;
@@ -72,6 +97,9 @@ export class ClassicMembership {
   private readonly handlers: MembershipHandlers;
   private rejoin = true;
   private stopping = false;
+  /** stop() was called (stopping may also be set by leaveUntil, which rejoins later). */
+  private stopped = false;
+  private leaving = false;
   private loop: Promise<void> | undefined;
   private wakeSleep: (() => void) | undefined;
   private readonly backoff = new Backoff({ initialMs: 200, maxMs: 5_000 });
@@ -96,6 +124,7 @@ export class ClassicMembership {
 
   /** Stops heartbeating and leaves the group (revoking first, so finished work is committed). */
   async stop(): Promise<void> {
+    this.stopped = true;
     this.stopping = true;
     this.wakeSleep?.();
     await this.loop;
@@ -105,6 +134,29 @@ export class ClassicMembership {
       await this.handlers.onRevoke(revoked, this.generationId);
     }
     await this.leave();
+  }
+
+  async leaveUntil(until: Promise<unknown>): Promise<void> {
+    if (this.leaving || this.stopping) return;
+    this.leaving = true;
+    try {
+      this.stopping = true;
+      this.wakeSleep?.();
+      await this.loop;
+      if (this.assignment.length > 0) {
+        const revoked = this.assignment;
+        this.assignment = [];
+        await this.handlers.onRevoke(revoked, this.generationId);
+      }
+      await this.leave();
+      await until.catch(() => {});
+      if (this.stopped) return;
+      this.stopping = false;
+      this.rejoin = true;
+      this.loop = this.run();
+    } finally {
+      this.leaving = false;
+    }
   }
 
   private async run(): Promise<void> {

@@ -9,9 +9,18 @@
  *
  * A handler that throws is retried with a growing, jittered delay (never a hot loop), from the
  * first record of the failed call that was not acknowledged — the worker is "restarted from the
- * last acknowledged offset", as Elsa's supervisor does. Stopping lets the running call finish for
- * up to `drainMs`; queued records are dropped unacknowledged, so they are never committed.
+ * last acknowledged offset", as Elsa's supervisor does. After `maxAttempts`, `onExhausted` applies
+ * the consumer's policy: the records were dead-lettered or skipped ("handled": acknowledged, work
+ * goes on) or the partition stops ("stop": nothing more is handled or acknowledged).
+ *
+ * Lanes (`lanes > 1`, Karafka's virtual partitions): each call's records are split by the murmur2
+ * of their key into lanes that run concurrently, each in order; records of one key share a lane,
+ * so per-key order holds. The next call starts when every lane is done.
+ *
+ * Stopping lets the running call finish for up to `drainMs`; queued records are dropped
+ * unacknowledged, so they are never committed.
  */
+import { partitionsForKeys } from "../hashing.ts";
 import type { DecodedRecord } from "../records/types.ts";
 import { OffsetTracker, type AckResult } from "../offsets/offset-tracker.ts";
 import { Backoff } from "../transport/backoff.ts";
@@ -25,7 +34,31 @@ export interface RecordsNotification {
   generationId: number;
   /** The partition's high watermark when these records were fetched. */
   highWatermark: number;
+  /** With `lanesPerPartition` > 1: the lane (0…N-1) these records belong to. */
+  lane?: number;
 }
+
+/** Thrown by a per-record handler wrapper: which record failed, and why. */
+export class RecordFailure {
+  readonly offset: number;
+  readonly error: unknown;
+  constructor(offset: number, error: unknown) {
+    this.offset = offset;
+    this.error = error;
+  }
+}
+
+export interface ExhaustedInput {
+  topic: string;
+  partition: number;
+  /** The records that failed (for a per-record handler, the one record). */
+  records: DecodedRecord[];
+  error: unknown;
+  attempts: number;
+}
+
+/** "handled": dead-lettered or skipped, so acknowledge them and go on; "stop": halt the partition. */
+export type ExhaustedOutcome = "handled" | "stop";
 
 export interface CaughtUpNotification {
   caughtUp: { topic: string; partition: number };
@@ -52,6 +85,13 @@ export interface PartitionWorkerOptions {
   handleCaughtUp(notification: CaughtUpNotification): Promise<void> | void;
   /** Called when the queue shrinks (so the fetcher can resume a partition paused for being full). */
   onQueueShrink(worker: PartitionWorker): void;
+  /** Attempts of one call before `onExhausted` (Infinity: retry for ever). */
+  maxAttempts: number;
+  onExhausted(input: ExhaustedInput): Promise<ExhaustedOutcome>;
+  /** The partition stopped after `onExhausted` said so. */
+  onHalt(worker: PartitionWorker): void;
+  /** Concurrent lanes per call (1: none). */
+  lanes: number;
   events: GroupEvents;
   retryBackoff: { initialMs: number; maxMs: number };
 }
@@ -69,6 +109,10 @@ export class PartitionWorker {
   queuedBytes = 0;
   highWatermark = -1;
   handled = 0;
+  /** Stopped by the error policy: nothing more is handled (the commit stays before the failed records). */
+  halted = false;
+  /** Date.now() when the running call started (undefined when idle): stall detection reads it. */
+  callStartedAt: number | undefined;
 
   private readonly options: PartitionWorkerOptions;
   /** Created at the committed offset, or at the first fetched record (where the reset policy put the position). */
@@ -79,7 +123,7 @@ export class PartitionWorker {
   private stopping = false;
   private detached = false;
   private wakeUp: (() => void) | undefined;
-  private wakeRetry: (() => void) | undefined;
+  private readonly retryWakers = new Set<() => void>();
   private readonly done: Promise<void>;
   /** Offsets of the call in flight acknowledged during it (a retry skips them). */
   private ackedInCall: Set<number> | undefined;
@@ -149,10 +193,15 @@ export class PartitionWorker {
     this.stopping = true;
     this.dropQueue();
     this.wakeUp?.();
-    this.wakeRetry?.();
+    for (const wake of this.retryWakers) wake();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)))]);
     clearTimeout(timer);
+  }
+
+  /** Resolves when the worker's loop has ended (after `stop`, when the running call returned). */
+  get finished(): Promise<void> {
+    return this.done;
   }
 
   /** Frees the tracker; acknowledgements after this are ignored (a call still running past its drain). */
@@ -206,32 +255,75 @@ export class PartitionWorker {
   }
 
   private async handle(call: { records: DecodedRecord[]; highWatermark: number }): Promise<void> {
+    this.ackedInCall = new Set();
+    this.callStartedAt = Date.now();
+    const lanes = this.splitIntoLanes(call.records);
+    await Promise.all(lanes.map((records, lane) => this.handleLane(records, call.highWatermark, lanes.length > 1 ? lane : undefined)));
+    this.callStartedAt = undefined;
+    this.ackedInCall = undefined;
+  }
+
+  /** Records by lane (murmur2 of the key; records without a key spread by offset). Empty lanes are left out. */
+  private splitIntoLanes(records: DecodedRecord[]): DecodedRecord[][] {
+    const n = this.options.lanes;
+    if (n <= 1 || records.length < 2) return [records];
+    const keyed = records.filter((r) => r.key !== null);
+    const laneOfKeyed = partitionsForKeys(keyed.map((r) => r.key!), n);
+    const lanes: DecodedRecord[][] = Array.from({ length: n }, () => []);
+    let k = 0;
+    for (const r of records) lanes[r.key === null ? r.offset % n : laneOfKeyed[k++]!]!.push(r);
+    return lanes.filter((lane) => lane.length > 0);
+  }
+
+  /** One lane of a call: the handler until it succeeds, with backoff between attempts, then the error policy. */
+  private async handleLane(initial: DecodedRecord[], highWatermark: number, lane: number | undefined): Promise<void> {
     const backoff = new Backoff(this.options.retryBackoff);
     const { events } = this.options;
-    let records = call.records;
-    this.ackedInCall = new Set();
-    for (let attempt = 1; ; attempt++) {
+    const acked = this.ackedInCall!;
+    let records = initial;
+    let attempt = 0;
+    while (records.length > 0 && !this.halted) {
+      attempt++;
       const started = Date.now();
       events.emit({ type: "handler-start", topic: this.topic, partition: this.partition, records: records.length });
       try {
-        await this.options.handleRecords({ records, topic: this.topic, partition: this.partition, generationId: this.generationId, highWatermark: call.highWatermark });
+        await this.options.handleRecords({ records, topic: this.topic, partition: this.partition, generationId: this.generationId, highWatermark, ...(lane === undefined ? {} : { lane }) });
         if (this.options.autoAck && !this.detached) for (const r of records) this.tracker!.ack(r.offset);
         this.handled += records.length;
         events.emit({ type: "handler-stop", topic: this.topic, partition: this.partition, records: records.length, durationMs: Date.now() - started });
-        break;
-      } catch (error) {
-        const retryInMs = Math.max(MIN_RETRY_MS, backoff.next());
+        return;
+      } catch (thrown) {
+        const failure = thrown instanceof RecordFailure ? thrown : undefined;
+        const error = failure ? failure.error : thrown;
+        const exhausted = attempt >= this.options.maxAttempts;
+        const retryInMs = exhausted ? 0 : Math.max(MIN_RETRY_MS, backoff.next());
         events.emit({ type: "handler-error", topic: this.topic, partition: this.partition, records: records.length, durationMs: Date.now() - started, attempt, error, retryInMs });
-        if (this.stopping) break;
-        await this.sleepUnlessStopped(retryInMs);
-        if (this.stopping) break;
-        // Start again from the first record the failed call did not acknowledge.
-        const acked = this.ackedInCall;
+        if (this.stopping) return;
+        if (exhausted) {
+          const failed = failure ? records.filter((r) => r.offset === failure.offset) : records.filter((r) => !acked.has(r.offset));
+          const outcome = await this.options.onExhausted({ topic: this.topic, partition: this.partition, records: failed, error, attempts: attempt });
+          if (outcome === "stop") return this.halt();
+          for (const r of failed) this.ack(r.offset);
+          attempt = 0;
+          backoff.reset();
+        } else {
+          await this.sleepUnlessStopped(retryInMs);
+          if (this.stopping) return;
+        }
+        // Start again from the first record not acknowledged.
         records = records.filter((r) => !acked.has(r.offset));
-        if (records.length === 0) break;
       }
     }
-    this.ackedInCall = undefined;
+  }
+
+  private halt(): void {
+    if (this.halted) return;
+    this.halted = true;
+    this.stopping = true;
+    this.dropQueue();
+    this.wakeUp?.();
+    for (const wake of this.retryWakers) wake();
+    this.options.onHalt(this);
   }
 
   private async notifyCaughtUp(): Promise<void> {
@@ -244,15 +336,13 @@ export class PartitionWorker {
 
   private sleepUnlessStopped(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wakeRetry = undefined;
-        resolve();
-      }, ms);
-      this.wakeRetry = () => {
+      const wake = () => {
         clearTimeout(timer);
-        this.wakeRetry = undefined;
+        this.retryWakers.delete(wake);
         resolve();
       };
+      const timer = setTimeout(wake, ms);
+      this.retryWakers.add(wake);
     });
   }
 }

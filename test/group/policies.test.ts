@@ -1,0 +1,208 @@
+/**
+ * The group consumer's handler-error policies (dead-letter, skip, stop), lanes inside a partition,
+ * and stall detection, against the real broker on 127.0.0.1:9092.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  createAdmin, createConsumer, createGroupConsumer, createProducer, failed,
+  type GroupConsumer, type GroupConsumerOptions, type GroupEvent,
+} from "../../src/entry/node.ts";
+
+const BROKERS = ["127.0.0.1:9092"];
+const stamp = Date.now();
+let serial = 0;
+const unique = (what: string) => `tributary-policy-${what}-${stamp}-${serial++}`;
+const admin = createAdmin({ brokers: BROKERS, clientId: "tributary-policy-test", retry: { deadlineMs: 15_000 } });
+const consumers: GroupConsumer[] = [];
+const topics: string[] = [];
+const text = (bytes: Uint8Array | null) => (bytes === null ? null : new TextDecoder().decode(bytes));
+
+afterAll(async () => {
+  await Promise.all(consumers.map((c) => c.stop().catch(() => {})));
+  await admin.deleteTopics(topics).catch(() => {});
+  admin.close();
+});
+
+async function topicWith(count: number, numPartitions = 1, key = (i: number): string | null => null): Promise<string> {
+  const topic = unique("topic");
+  expect(failed(await admin.createTopics([{ topic, numPartitions, replicationFactor: 1 }]))).toEqual([]);
+  topics.push(topic);
+  if (count > 0) {
+    const producer = createProducer({ brokers: BROKERS });
+    await producer.send({ topic, messages: Array.from({ length: count }, (_, i) => ({ key: key(i), value: `v${i}`, partition: numPartitions === 1 ? 0 : i % numPartitions, headers: { n: String(i) } })) });
+    await producer.close();
+  }
+  return topic;
+}
+
+function member(topic: string, options: Partial<GroupConsumerOptions> = {}): GroupConsumer & { log: GroupEvent[] } {
+  const consumer = createGroupConsumer({
+    brokers: BROKERS, clientId: "tributary-policy-test", groupId: unique("group"), topics: [topic], beginOffset: "earliest",
+    maxWaitMs: 100, heartbeatIntervalMs: 300, commitIntervalMs: 200, retryBackoff: { initialMs: 10, maxMs: 50 },
+    ...options,
+  });
+  const log: GroupEvent[] = [];
+  consumer.events.on((e) => log.push(e));
+  consumers.push(consumer);
+  return Object.assign(consumer, { log });
+}
+
+async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function committed(groupId: string): Promise<Record<number, number>> {
+  return Object.fromEntries((await admin.fetchGroupOffsets(groupId)).map((o) => [o.partition, o.offset]));
+}
+
+const ofType = <T extends GroupEvent["type"]>(log: GroupEvent[], type: T) => log.filter((e): e is Extract<GroupEvent, { type: T }> => e.type === type);
+
+describe("handler error policies", () => {
+  it("dead-letter: after the retries, failed records go to the dead-letter topic with their origin, and work goes on", async () => {
+    const topic = await topicWith(10);
+    const dlq = await topicWith(0);
+    const attempts = new Map<number, number>();
+    const handled: number[] = [];
+    const consumer = member(topic, { onHandlerError: { retries: 1, then: "dead-letter", deadLetterTopic: dlq } });
+    const run = consumer.run({
+      eachRecord: (r) => {
+        attempts.set(r.offset, (attempts.get(r.offset) ?? 0) + 1);
+        if (r.offset === 2 || r.offset === 5) throw new TypeError(`cannot handle ${r.offset}`);
+        handled.push(r.offset);
+      },
+    });
+    await waitFor("the last record", () => handled.includes(9));
+    expect(handled).toEqual([0, 1, 3, 4, 6, 7, 8, 9]);
+    expect(attempts.get(2)).toBe(2);
+    expect(attempts.get(5)).toBe(2);
+    expect(consumer.stats.deadLettered).toBe(2);
+    await consumer.stop();
+    await run;
+    expect(await committed(consumer.groupId)).toEqual({ 0: 10 });
+
+    // Read the dead-letter topic back: the records as they were, plus where they came from and why.
+    const reader = createConsumer({ brokers: BROKERS, offsetResetPolicy: "earliest", maxWaitMs: 100 });
+    reader.assign([{ topic: dlq, partition: 0, offset: 0 }]);
+    const letters = [];
+    for await (const r of reader.records()) {
+      letters.push(r);
+      if (letters.length === 2) break;
+    }
+    await reader.close();
+    const headers = (r: (typeof letters)[number]) => Object.fromEntries(r.headers.map((h) => [h.key, text(h.value)]));
+    expect(letters.map((r) => text(r.value))).toEqual(["v2", "v5"]);
+    expect(headers(letters[0]!)).toEqual({
+      n: "2", "tributary.dlq.topic": topic, "tributary.dlq.partition": "0", "tributary.dlq.offset": "2",
+      "tributary.dlq.group": consumer.groupId, "tributary.dlq.error": "TypeError: cannot handle 2", "tributary.dlq.attempts": "2",
+    });
+  });
+
+  it("skip: a batch that keeps failing is acknowledged as it is and reported", async () => {
+    const topic = await topicWith(10);
+    const calls: number[][] = [];
+    const consumer = member(topic, { maxBatchSize: 5, onHandlerError: { retries: 2, then: "skip" } });
+    const run = consumer.run({
+      handler: (n) => {
+        if (!("records" in n)) return;
+        calls.push(n.records.map((r) => r.offset));
+        if (n.records.some((r) => r.offset === 3)) throw new Error("poison");
+      },
+    });
+    await waitFor("the second batch", () => calls.some((c) => c.includes(9)));
+    expect(calls).toEqual([[0, 1, 2, 3, 4], [0, 1, 2, 3, 4], [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]);
+    expect(ofType(consumer.log, "skipped").map((e) => e.offsets)).toEqual([[0, 1, 2, 3, 4]]);
+    await consumer.stop();
+    await run;
+    expect(await committed(consumer.groupId)).toEqual({ 0: 10 });
+  });
+
+  it("stop: the partition halts at the failed record (never committed past it) while other partitions go on", async () => {
+    const topic = await topicWith(20, 2);
+    const handled: string[] = [];
+    const consumer = member(topic, { onHandlerError: { retries: 2, then: "stop" } });
+    const run = consumer.run({
+      eachRecord: (r) => {
+        if (r.partition === 0 && r.offset === 4) throw new Error("broken record");
+        handled.push(`${r.partition}:${r.offset}`);
+      },
+    });
+    await waitFor("partition 1 done and partition 0 stopped", () => handled.includes("1:9") && ofType(consumer.log, "partition-stopped").length === 1);
+    expect(handled.filter((h) => h.startsWith("0:"))).toEqual(["0:0", "0:1", "0:2", "0:3"]);
+    expect(ofType(consumer.log, "partition-stopped")[0]).toMatchObject({ partition: 0, committable: 4 });
+    expect(ofType(consumer.log, "handler-error").filter((e) => e.partition === 0).map((e) => e.attempt)).toEqual([1, 2, 3]);
+    expect(consumer.status().map((s) => [s.partition, s.healthy])).toEqual([[0, false], [1, true]]);
+    await consumer.stop();
+    await run;
+    expect(await committed(consumer.groupId)).toEqual({ 0: 4, 1: 10 });
+  });
+});
+
+describe("lanes inside a partition", () => {
+  it("run keys concurrently, each key in offset order, and commit everything", async () => {
+    const count = 400;
+    const topic = await topicWith(count, 1, (i) => `key-${i % 20}`);
+    const perKey = new Map<string, number[]>();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const lanesSeen = new Set<number>();
+    const consumer = member(topic, { lanesPerPartition: 4, maxBatchSize: 100 });
+    const run = consumer.run({
+      handler: async (n) => {
+        if (!("records" in n)) return;
+        lanesSeen.add(n.lane!);
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        for (const r of n.records) {
+          const key = text(r.key)!;
+          perKey.set(key, [...(perKey.get(key) ?? []), r.offset]);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        inFlight--;
+      },
+    });
+    await waitFor("every record", () => [...perKey.values()].reduce((sum, list) => sum + list.length, 0) === count);
+    expect(maxInFlight).toBeGreaterThan(1);
+    expect([...lanesSeen].sort()).toEqual([0, 1, 2, 3]);
+    for (const [key, offsets] of perKey) {
+      expect(offsets, key).toEqual([...offsets].sort((a, b) => a - b));
+      expect(offsets.length, key).toBe(20);
+    }
+    await consumer.stop();
+    await run;
+    expect(await committed(consumer.groupId)).toEqual({ 0: count });
+  });
+});
+
+describe("stall detection", () => {
+  it("a call stuck past maxHandlerMs is reported; the member leaves the group and rejoins when the call returns", async () => {
+    const topic = await topicWith(10);
+    let release!: () => void;
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    const calls: number[][] = [];
+    const consumer = member(topic, { maxHandlerMs: 300, drainMs: 100 });
+    const run = consumer.run({
+      handler: async (n) => {
+        if (!("records" in n)) return;
+        calls.push(n.records.map((r) => r.offset));
+        if (calls.length === 1) await stuck;
+      },
+    });
+    await waitFor("the stall to be reported and the member to leave", () => ofType(consumer.log, "left").length === 1);
+    const stall = ofType(consumer.log, "stall")[0]!;
+    expect(stall).toMatchObject({ topic, partition: 0 });
+    expect(stall.durationMs).toBeGreaterThan(300);
+    expect(consumer.assignment()).toEqual([]);
+    expect(ofType(consumer.log, "joined")).toHaveLength(1);
+    release();
+    await waitFor("the member to rejoin and handle the records again", () => ofType(consumer.log, "joined").length === 2 && calls.length >= 2);
+    // The stuck call's work was not committed before it returned: the records come again (at least once).
+    expect(calls[1]![0]).toBe(0);
+    await consumer.stop();
+    await run;
+    expect(await committed(consumer.groupId)).toEqual({ 0: 10 });
+  });
+});
