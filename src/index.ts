@@ -137,6 +137,6 @@ export {
   type CaughtUpNotification,
   type RecordsNotification,
 } from "./group/group-consumer.ts";
-export { rangeAssignor, roundRobinAssignor, type Assignor, type AssignorName, type GroupMemberSubscription } from "./group/assignors.ts";
+export { cooperativeStickyAssignor, rangeAssignor, roundRobinAssignor, type Assignor, type AssignorName, type GroupMemberSubscription } from "./group/assignors.ts";
 export { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription, type MemberAssignment, type Subscription } from "./group/consumer-protocol.ts";
 export type { GroupEvent, GroupEventListener, GroupEvents } from "./group/events.ts";

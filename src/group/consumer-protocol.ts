@@ -5,8 +5,8 @@
  * assignment), so the layout is Kafka's ConsumerProtocolSubscription / ConsumerProtocolAssignment,
  * non-flexible: int16 version first, int16-length strings, int32-length arrays and bytes.
  *
- * We write subscription version 1 (topics, user data, owned partitions — what cooperative
- * rebalancing needs) and assignment version 0 (every version has the same fields). We read any
+ * We write subscription version 2 (topics, user data, owned partitions and the generation they
+ * were owned in — what cooperative rebalancing needs) and assignment version 0 (every version has the same fields). We read any
  * version: fields a newer version adds come after the ones we know, so they are left unread.
  */
 import type { TopicPartition } from "../client/cluster.ts";
@@ -31,7 +31,7 @@ export interface MemberAssignment {
   userData: Uint8Array | null;
 }
 
-const SUBSCRIPTION_VERSION = 1;
+const SUBSCRIPTION_VERSION = 2;
 const ASSIGNMENT_VERSION = 0;
 
 export function encodeSubscription(subscription: Pick<Subscription, "topics"> & Partial<Subscription>): Uint8Array {
@@ -41,6 +41,7 @@ export function encodeSubscription(subscription: Pick<Subscription, "topics"> & 
   for (const topic of subscription.topics) w.string(topic, false);
   w.bytes(subscription.userData ?? null, false);
   writeTopicPartitions(w, subscription.ownedPartitions ?? []);
+  w.int32(subscription.generationId ?? -1);
   return w.finish();
 }
 

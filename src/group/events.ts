@@ -10,6 +10,7 @@ export type GroupEvent =
   | { type: "assigned"; at: number; generationId: number; partitions: TopicPartition[] }
   | { type: "revoked"; at: number; generationId: number; partitions: TopicPartition[] }
   | { type: "lost"; at: number; generationId: number; partitions: TopicPartition[]; reason: string }
+  | { type: "rebalancing"; at: number; generationId: number; keeping: number }
   | { type: "rebalance"; at: number; generationId: number; durationMs: number }
   | { type: "commit"; at: number; generationId: number; offsets: (TopicPartition & { offset: number })[]; error?: Error }
   | { type: "handler-start"; at: number; topic: string; partition: number; records: number }

@@ -25,6 +25,7 @@ import { TributaryError } from "../errors.ts";
 import type { DecodedRecord } from "../records/types.ts";
 import { resolveAssignors, type Assignor, type AssignorName } from "./assignors.ts";
 import { GroupEvents } from "./events.ts";
+import { ConsumerMembership } from "./consumer-membership.ts";
 import { ClassicMembership, type Membership } from "./membership.ts";
 import { commitOffsets, fetchCommittedOffsets } from "./offset-store.ts";
 import { createProducer, type Producer } from "../producer/producer.ts";
@@ -66,6 +67,10 @@ export interface GroupConsumerOptions extends Omit<ConsumerOptions, "offsetReset
   retryBackoff?: { initialMs?: number; maxMs?: number };
   /** How often the leader looks for new partitions of the subscribed topics. Default 30 s. */
   metadataCheckMs?: number;
+  /** "classic" (default): JoinGroup/SyncGroup, assignors run in the client. "consumer": KIP-848, the coordinator assigns. */
+  groupProtocol?: "classic" | "consumer";
+  /** With "consumer": the coordinator's assignor ("uniform", "range"). Default: the broker's default. */
+  remoteAssignor?: string;
   /**
    * Concurrency inside a partition: its records split by the murmur2 of their key into this many
    * lanes handled concurrently, each key in order. Default 1.
@@ -207,11 +212,16 @@ class ClassicGroupConsumer implements GroupConsumer {
     this.resetPolicy = options.offsetResetPolicy ?? (typeof this.beginOffset === "string" ? this.beginOffset : "latest");
     this.fetcher = createConsumer({ ...options, offsetResetPolicy: this.resetPolicy });
     const sessionTimeoutMs = options.sessionTimeoutMs ?? 45_000;
-    this.membership = new ClassicMembership({
+    const groupProtocol = options.groupProtocol ?? "classic";
+    if (groupProtocol !== "classic" && groupProtocol !== "consumer") throw new TypeError(`groupProtocol must be "classic" or "consumer", got ${JSON.stringify(groupProtocol)}`);
+    if (groupProtocol === "consumer" && options.assignors !== undefined) throw new TypeError('assignors apply to groupProtocol "classic" only; with "consumer" the coordinator assigns (see remoteAssignor)');
+    if (groupProtocol === "classic" && options.remoteAssignor !== undefined) throw new TypeError('remoteAssignor applies to groupProtocol "consumer" only');
+    this.membership = new (groupProtocol === "consumer" ? ConsumerMembership : ClassicMembership)({
       cluster: this.fetcher.cluster,
       groupId: options.groupId,
       topics: [...options.topics],
-      assignors: resolveAssignors(options.assignors),
+      assignors: groupProtocol === "consumer" ? [] : resolveAssignors(options.assignors),
+      remoteAssignor: options.remoteAssignor ?? null,
       sessionTimeoutMs,
       rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 60_000,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? Math.min(3_000, Math.floor(sessionTimeoutMs / 3)),

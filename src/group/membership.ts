@@ -179,29 +179,53 @@ export class ClassicMembership implements Membership {
     }
   }
 
+  /**
+   * Cooperative (KIP-429) when every assignor offered is: then partitions are kept through the
+   * rebalance, and only those the new assignment moves are revoked (followed by another rebalance
+   * that hands them to their new owners). Otherwise eager: everything is revoked before joining.
+   */
+  private get cooperative(): boolean {
+    return this.options.assignors.every((a) => a.protocol === "cooperative");
+  }
+
   private async rebalance(): Promise<void> {
     const started = Date.now();
-    if (this.assignment.length > 0) {
+    const cooperative = this.cooperative;
+    this.options.events.emit({ type: "rebalancing", generationId: this.generationId, keeping: cooperative ? this.assignment.length : 0 });
+    if (!cooperative && this.assignment.length > 0) {
       const revoked = this.assignment;
       this.assignment = [];
       await this.handlers.onRevoke(revoked, this.generationId);
     }
     if (this.stopping) return;
-    await this.joinAndSync();
+    const owned = this.assignment;
+    await this.joinAndSync(owned);
     this.rejoin = false;
     this.options.events.emit({ type: "rebalance", generationId: this.generationId, durationMs: Date.now() - started });
+    const key = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
+    const now = new Set(this.assignment.map(key));
+    const before = new Set(owned.map(key));
+    const added = this.assignment.filter((tp) => !before.has(key(tp)));
+    const revoked = owned.filter((tp) => !now.has(key(tp)));
+    if (revoked.length > 0) {
+      await this.handlers.onRevoke(revoked, this.generationId);
+      this.rejoin = true; // so the revoked partitions reach their new owners
+    }
     try {
-      await this.handlers.onAssign(this.assignment, this.generationId);
+      await this.handlers.onAssign(added, this.generationId);
     } catch (error) {
-      // Could not start on the share (committed offsets unreadable, say): give it back and rejoin.
+      // Could not start on the new share (committed offsets unreadable, say): give it back and rejoin.
+      const failed = new Set(added.map(key));
+      this.assignment = this.assignment.filter((tp) => !failed.has(key(tp)));
       this.rejoin = true;
       throw error;
     }
   }
 
-  private async joinAndSync(): Promise<void> {
+  /** Joins with the partitions owned now (cooperative members keep them through the rebalance). */
+  private async joinAndSync(owned: readonly TopicPartition[]): Promise<void> {
     const { cluster, groupId, assignors, topics } = this.options;
-    const metadata = encodeSubscription({ topics: [...topics] });
+    const metadata = encodeSubscription({ topics: [...topics], ownedPartitions: [...owned], generationId: this.generationId });
     let join;
     for (;;) {
       join = await cluster.sendToCoordinator(groupId, APIS.JoinGroup, {

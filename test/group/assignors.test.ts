@@ -1,15 +1,19 @@
 /** Assignors and the consumer protocol's embedded bytes (no broker). */
 import { describe, expect, it } from "vitest";
 import {
-  decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription, ProtocolDecodeError, rangeAssignor, roundRobinAssignor,
+  cooperativeStickyAssignor, decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription, ProtocolDecodeError, rangeAssignor, roundRobinAssignor,
   type GroupMemberSubscription,
 } from "../../src/entry/node.ts";
 import { Writer } from "../../src/protocol/codec/writer.ts";
 import { seededRandom } from "../support/random.ts";
 
-const member = (memberId: string, topics: string[], groupInstanceId: string | null = null): GroupMemberSubscription => ({
-  memberId, groupInstanceId, subscription: { topics, userData: null, ownedPartitions: [], generationId: -1, rackId: null },
+const member = (memberId: string, topics: string[], groupInstanceId: string | null = null, owned: string[] = [], generationId = -1): GroupMemberSubscription => ({
+  memberId, groupInstanceId, subscription: { topics, userData: null, ownedPartitions: owned.map(parse), generationId, rackId: null },
 });
+function parse(name: string) {
+  const at = name.lastIndexOf("-");
+  return { topic: name.slice(0, at), partition: Number(name.slice(at + 1)) };
+}
 const names = (list: { topic: string; partition: number }[] | undefined) => (list ?? []).map((tp) => `${tp.topic}-${tp.partition}`);
 
 describe("range assignor (Java RangeAssignor's split)", () => {
@@ -38,6 +42,65 @@ describe("roundrobin assignor (Java RoundRobinAssignor's deal)", () => {
     expect(names(plan.get("a"))).toEqual(["t1-0"]);
     expect(names(plan.get("b"))).toEqual(["t1-1", "t2-1"]);
     expect(names(plan.get("c"))).toEqual(["t2-0", "t2-2"]);
+  });
+});
+
+describe("cooperative-sticky assignor (KIP-429)", () => {
+  const six = new Map([["t", 6]]);
+
+  it("keeps owned partitions; what moves to a new member waits a round, then arrives", () => {
+    const round1 = cooperativeStickyAssignor.assign([
+      member("a", ["t"], null, ["t-0", "t-1", "t-2"], 3), member("b", ["t"], null, ["t-3", "t-4", "t-5"], 3), member("c", ["t"]),
+    ], six);
+    expect(names(round1.get("a"))).toEqual(["t-0", "t-1"]);
+    expect(names(round1.get("b"))).toEqual(["t-3", "t-4"]);
+    expect(names(round1.get("c"))).toEqual([]);
+    const round2 = cooperativeStickyAssignor.assign([
+      member("a", ["t"], null, ["t-0", "t-1"], 4), member("b", ["t"], null, ["t-3", "t-4"], 4), member("c", ["t"], null, [], 4),
+    ], six);
+    expect(names(round2.get("a"))).toEqual(["t-0", "t-1"]);
+    expect(names(round2.get("b"))).toEqual(["t-3", "t-4"]);
+    expect(names(round2.get("c")).sort()).toEqual(["t-2", "t-5"]);
+  });
+
+  it("hands a departed member's partitions out at once, and lets the newest generation win a disputed claim", () => {
+    const plan = cooperativeStickyAssignor.assign([member("a", ["t"], null, ["t-0", "t-1", "t-2"], 5)], six);
+    expect(names(plan.get("a"))).toEqual(["t-0", "t-1", "t-2", "t-3", "t-4", "t-5"]);
+    const disputed = cooperativeStickyAssignor.assign([member("zombie", ["t"], null, ["t-0", "t-1"], 2), member("live", ["t"], null, ["t-0"], 3)], new Map([["t", 2]]));
+    expect(names(disputed.get("live"))).toEqual(["t-0"]);
+    expect(names(disputed.get("zombie"))).toEqual(["t-1"]);
+  });
+
+  it("converges on random groups: never two owners, never a partition taken from its owner in one round, balanced in two rounds", () => {
+    const random = seededRandom(429);
+    for (let trial = 0; trial < 200; trial++) {
+      const counts = new Map([["t", 1 + Math.floor(random() * 24)], ["u", 1 + Math.floor(random() * 8)]]);
+      let owned = new Map<string, string[]>(Array.from({ length: 1 + Math.floor(random() * 5) }, (_, i) => [`m${i}`, []]));
+      for (let round = 0; round < 6; round++) {
+        // Members come and go between rounds.
+        if (random() < 0.3) owned.set(`n${trial}-${round}`, []);
+        if (random() < 0.2 && owned.size > 1) owned.delete([...owned.keys()][Math.floor(random() * owned.size)]!);
+        const members = [...owned].map(([id, list]) => member(id, ["t", "u"], null, list, round));
+        const plan = cooperativeStickyAssignor.assign(members, counts);
+        const everything = [...plan.values()].flat().map((tp) => `${tp.topic}-${tp.partition}`);
+        expect(new Set(everything).size).toBe(everything.length);
+        for (const [id, list] of plan) {
+          for (const tp of names(list)) {
+            const previous = [...owned].find(([, l]) => l.includes(tp))?.[0];
+            expect(previous === undefined || previous === id, `${tp} moved from ${previous} to ${id} in one round`).toBe(true);
+          }
+        }
+        owned = new Map([...plan].map(([id, list]) => [id, names(list)]));
+      }
+      // Two quiet rounds: everything assigned, shares differ by at most one.
+      for (let quiet = 0; quiet < 2; quiet++) {
+        const plan = cooperativeStickyAssignor.assign([...owned].map(([id, list]) => member(id, ["t", "u"], null, list, 10 + quiet)), counts);
+        owned = new Map([...plan].map(([id, list]) => [id, names(list)]));
+      }
+      const sizes = [...owned.values()].map((l) => l.length);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(counts.get("t")! + counts.get("u")!);
+      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+    }
   });
 });
 

@@ -1,0 +1,151 @@
+/**
+ * Incremental rebalancing (KIP-429, the cooperative-sticky assignor) against the real broker:
+ * partitions a member keeps go on being processed while the group rebalances; the eager range
+ * assignor, measured in the same scenario, stops everything for the rebalance.
+ *
+ * The scenario holds a rebalance open on purpose: a raw protocol member ("the silent member")
+ * joins through JoinGroup and then never speaks again, so the next rebalance waits for it until
+ * its session (4 s) expires. Meanwhile records keep arriving on every partition.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  Cluster, createAdmin, createGroupConsumer, createProducer, encodeSubscription, failed,
+  type GroupConsumer, type GroupEvent, type TopicPartition,
+} from "../../src/entry/node.ts";
+import { APIS } from "../../src/protocol/generated/index.ts";
+
+const BROKERS = ["127.0.0.1:9092"];
+const stamp = Date.now();
+const admin = createAdmin({ brokers: BROKERS, clientId: "tributary-cooperative-test", retry: { deadlineMs: 15_000 } });
+const topics: string[] = [];
+const consumers: GroupConsumer[] = [];
+
+afterAll(async () => {
+  await Promise.all(consumers.map((c) => c.stop().catch(() => {})));
+  await admin.deleteTopics(topics).catch(() => {});
+  admin.close();
+});
+
+async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Joins the group as a member that answers nothing after its JoinGroup (it holds the next rebalance open). */
+async function silentMember(groupId: string, topic: string, protocol: string): Promise<Cluster> {
+  const cluster = new Cluster({ brokers: BROKERS, clientId: "silent-member" });
+  const request = (memberId: string) => ({
+    groupId, sessionTimeoutMs: 4_000, rebalanceTimeoutMs: 4_000, memberId, groupInstanceId: null, protocolType: "consumer",
+    protocols: [{ name: protocol, metadata: encodeSubscription({ topics: [topic] }) }], reason: null,
+  });
+  let answer = await cluster.sendToCoordinator(groupId, APIS.JoinGroup, request(""), { timeoutMs: 20_000 });
+  if (answer.errorCode === 79) answer = await cluster.sendToCoordinator(groupId, APIS.JoinGroup, request(answer.memberId), { timeoutMs: 20_000 });
+  expect(answer.errorCode).toBe(0);
+  return cluster;
+}
+
+interface Scenario {
+  /** Handler calls that started while the member was rebalancing, per partition. */
+  callsDuringRebalances: Map<number, number>;
+  longestRebalanceMs: number;
+  revoked: TopicPartition[][];
+  kept: number[];
+}
+
+async function runScenario(assignor: "cooperative-sticky" | "range"): Promise<Scenario> {
+  const topic = `tributary-coop-${assignor}-${stamp}`;
+  expect(failed(await admin.createTopics([{ topic, numPartitions: 6, replicationFactor: 1 }]))).toEqual([]);
+  topics.push(topic);
+  const groupId = `${topic}-group`;
+  const producer = createProducer({ brokers: BROKERS, lingerMs: 2 });
+  let producing = true;
+  let produced = 0;
+  const production = (async () => {
+    while (producing) {
+      await producer.send({ topic, messages: Array.from({ length: 12 }, (_, i) => ({ key: null, value: `v${produced + i}`, partition: i % 6 })) });
+      produced += 12;
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+  })();
+
+  const events: GroupEvent[] = [];
+  const calls: { partition: number; at: number }[] = [];
+  const handledValues = new Set<string>();
+  const member = createGroupConsumer({
+    brokers: BROKERS, clientId: "tributary-cooperative-test", groupId, topics: [topic], beginOffset: "earliest",
+    assignors: [assignor], maxWaitMs: 50, heartbeatIntervalMs: 200, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 15_000, commitIntervalMs: 200,
+  });
+  consumers.push(member);
+  member.events.on((e) => events.push(e));
+  const run = member.run({
+    handler: async (n) => {
+      if (!("records" in n)) return;
+      calls.push({ partition: n.partition, at: Date.now() });
+      for (const r of n.records) handledValues.add(new TextDecoder().decode(r.value!));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    },
+  });
+  await waitFor("the member's six partitions", () => member.assignment().length === 6);
+  await waitFor("records flowing", () => handledValues.size > 100);
+
+  const silent = await silentMember(groupId, topic, assignor);
+  // The silent member's session expires; the group settles with our member owning all six again.
+  await waitFor("the silent member's departure", () => events.filter((e) => e.type === "rebalance").length >= 3 && member.assignment().length === 6, 40_000);
+  silent.close();
+  producing = false;
+  await production;
+  await producer.close();
+  await waitFor("every record handled", () => handledValues.size === produced, 30_000);
+  await member.stop();
+  await run;
+  const committed = await admin.fetchGroupOffsets(groupId);
+  const ends = await admin.listOffsets(topic, "latest");
+  expect(Object.fromEntries(committed.map((o) => [o.partition, o.offset]))).toEqual(Object.fromEntries(ends.map((o) => [o.partition, o.offset])));
+
+  // Rebalance windows: from "rebalancing" to the following "rebalance" (the join and sync done).
+  const windows: [number, number][] = [];
+  let openedAt: number | undefined;
+  for (const e of events) {
+    if (e.type === "rebalancing") openedAt = e.at;
+    if (e.type === "rebalance" && openedAt !== undefined) {
+      windows.push([openedAt, e.at]);
+      openedAt = undefined;
+    }
+  }
+  const callsDuringRebalances = new Map<number, number>();
+  for (const c of calls) {
+    if (windows.some(([from, to]) => c.at > from && c.at < to)) callsDuringRebalances.set(c.partition, (callsDuringRebalances.get(c.partition) ?? 0) + 1);
+  }
+  const revoked = events.filter((e) => e.type === "revoked").map((e) => (e as { partitions: TopicPartition[] }).partitions);
+  const everRevoked = new Set(revoked.slice(0, -1).flat().map((tp) => tp.partition)); // the last revoke is stop()
+  return {
+    callsDuringRebalances,
+    longestRebalanceMs: Math.max(...windows.map(([from, to]) => to - from)),
+    revoked: revoked.slice(0, -1),
+    kept: [0, 1, 2, 3, 4, 5].filter((p) => !everRevoked.has(p)),
+  };
+}
+
+describe("cooperative-sticky vs eager rebalancing (real broker)", () => {
+  it("keeps processing the partitions that stay during a rebalance; eager range stops them all", async () => {
+    const cooperative = await runScenario("cooperative-sticky");
+    const eager = await runScenario("range");
+    const callsOn = (s: Scenario, partitions: number[]) => partitions.reduce((sum, p) => sum + (s.callsDuringRebalances.get(p) ?? 0), 0);
+    console.log(
+      `[measured] handler calls started during rebalances — cooperative-sticky: ${callsOn(cooperative, cooperative.kept)} on kept partitions ` +
+        `${JSON.stringify(cooperative.kept)} (longest rebalance ${cooperative.longestRebalanceMs} ms); ` +
+        `range (eager): ${callsOn(eager, [0, 1, 2, 3, 4, 5])} on any partition (longest rebalance ${eager.longestRebalanceMs} ms)`,
+    );
+    // Cooperative: only the partitions that moved to the silent member were revoked; the others kept working through the rebalance.
+    expect(cooperative.kept.length).toBe(3);
+    expect(cooperative.revoked.flat().map((tp) => tp.partition).sort()).toEqual([0, 1, 2, 3, 4, 5].filter((p) => !cooperative.kept.includes(p)));
+    expect(cooperative.longestRebalanceMs).toBeGreaterThan(1_000); // the silent member held it open
+    expect(callsOn(cooperative, cooperative.kept)).toBeGreaterThan(0);
+    // Eager: everything is revoked before every join, so nothing starts while the group rebalances.
+    expect(eager.kept).toEqual([]);
+    expect(callsOn(eager, [0, 1, 2, 3, 4, 5])).toBe(0);
+  }, 120_000);
+});
