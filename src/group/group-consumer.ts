@@ -20,7 +20,7 @@
  */
 import type { TopicPartition } from "../client/cluster.ts";
 import { tpKey } from "../client/cluster.ts";
-import { createConsumer, type ConsumerOptions, type Consumer as Fetcher, type OffsetResetPolicy } from "../consumer/consumer.ts";
+import { createConsumer, type ConsumerOptions, type Consumer as Fetcher, type OffsetResetPolicy, type SeekTarget } from "../consumer/consumer.ts";
 import { TributaryError } from "../errors.ts";
 import type { DecodedRecord } from "../records/types.ts";
 import { resolveAssignors, type Assignor, type AssignorName } from "./assignors.ts";
@@ -149,6 +149,11 @@ export interface GroupConsumer {
   commit(): Promise<void>;
   pause(partitions: readonly TopicPartition[]): void;
   resume(partitions: readonly TopicPartition[]): void;
+  /**
+   * Moves an assigned partition: queued records are dropped, records in flight are forgotten (their
+   * acknowledgements no longer count), and the next commit is the new position. Resolves with it.
+   */
+  seek(tp: TopicPartition, target: SeekTarget): Promise<number>;
   assignment(): TopicPartition[];
   readonly memberId: string;
   readonly generationId: number;
@@ -286,14 +291,31 @@ class ClassicGroupConsumer implements GroupConsumer {
     return next;
   }
 
+  /** Stops fetching and handling the partitions (a running call finishes). Kept across rebalances. */
   pause(partitions: readonly TopicPartition[]): void {
-    for (const tp of partitions) this.userPaused.add(tpKey(tp));
+    for (const tp of partitions) {
+      this.userPaused.add(tpKey(tp));
+      this.workers.get(tpKey(tp))?.setPaused(true);
+    }
     this.applyPause(partitions);
   }
 
   resume(partitions: readonly TopicPartition[]): void {
-    for (const tp of partitions) this.userPaused.delete(tpKey(tp));
+    for (const tp of partitions) {
+      this.userPaused.delete(tpKey(tp));
+      this.workers.get(tpKey(tp))?.setPaused(false);
+    }
     this.applyPause(partitions);
+  }
+
+  async seek(tp: TopicPartition, target: SeekTarget): Promise<number> {
+    const worker = this.workers.get(tpKey(tp));
+    if (!worker) throw new TypeError(`${tpKey(tp)} is not assigned to this member`);
+    worker.discardQueued();
+    const offset = await this.fetcher.seek(tp, target);
+    // The worker may have been revoked while ListOffsets ran.
+    if (this.workers.get(tpKey(tp)) === worker) worker.resetTo(offset);
+    return offset;
   }
 
   assignment(): TopicPartition[] {
@@ -405,6 +427,7 @@ class ClassicGroupConsumer implements GroupConsumer {
         retryBackoff: { initialMs: this.options.retryBackoff?.initialMs ?? 200, maxMs: this.options.retryBackoff?.maxMs ?? 30_000 },
       }));
     }
+    for (const tp of added) if (this.userPaused.has(tpKey(tp))) this.workers.get(tpKey(tp))!.setPaused(true);
     this.fetcher.assign([...kept, ...assignments]);
     if (seeking.length > 0) this.fetcher.pause(seeking);
     this.applyPause(added.filter((tp) => !seeking.includes(tp)));

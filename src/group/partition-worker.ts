@@ -111,6 +111,8 @@ export class PartitionWorker {
   handled = 0;
   /** Stopped by the error policy: nothing more is handled (the commit stays before the failed records). */
   halted = false;
+  /** Paused by the application: the worker starts no new call (the running one finishes). */
+  private paused = false;
   /** Date.now() when the running call started (undefined when idle): stall detection reads it. */
   callStartedAt: number | undefined;
 
@@ -199,6 +201,31 @@ export class PartitionWorker {
     clearTimeout(timer);
   }
 
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    if (!paused) this.wakeUp?.();
+  }
+
+  /** Drops what is queued (a seek: those records will not be handled). */
+  discardQueued(): void {
+    this.dropQueue();
+    this.options.onQueueShrink(this);
+  }
+
+  /**
+   * After a seek: the partition continues at `offset`. Records delivered before and not yet
+   * acknowledged are forgotten (their late acknowledgements are ignored), so the next commit is
+   * `offset` once nothing newer is pending.
+   */
+  resetTo(offset: number): void {
+    this.dropQueue();
+    if (this.tracker) this.tracker.reset(offset);
+    else this.tracker = new OffsetTracker(offset);
+    this.lastNextOffset = offset;
+    this.caughtUpSent = false;
+    this.options.onQueueShrink(this);
+  }
+
   /** Resolves when the worker's loop has ended (after `stop`, when the running call returned). */
   get finished(): Promise<void> {
     return this.done;
@@ -218,9 +245,9 @@ export class PartitionWorker {
 
   private async loop(): Promise<void> {
     while (!this.stopping) {
-      const records = this.take();
+      const records = this.paused ? undefined : this.take();
       if (!records) {
-        if (!this.caughtUpSent && this.highWatermark >= 0 && this.lastNextOffset >= this.highWatermark) {
+        if (!this.paused && !this.caughtUpSent && this.highWatermark >= 0 && this.lastNextOffset >= this.highWatermark && this.queue.length === 0) {
           this.caughtUpSent = true;
           await this.notifyCaughtUp();
           continue;

@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import {
   createAdmin, createConsumer, createGroupConsumer, createProducer, failed,
-  type GroupConsumer, type GroupConsumerOptions, type GroupEvent,
+  type ConsumerRecord, type GroupConsumer, type GroupConsumerOptions, type GroupEvent,
 } from "../../src/entry/node.ts";
 
 const BROKERS = ["127.0.0.1:9092"];
@@ -87,13 +87,13 @@ describe("handler error policies", () => {
     // Read the dead-letter topic back: the records as they were, plus where they came from and why.
     const reader = createConsumer({ brokers: BROKERS, offsetResetPolicy: "earliest", maxWaitMs: 100 });
     reader.assign([{ topic: dlq, partition: 0, offset: 0 }]);
-    const letters = [];
+    const letters: ConsumerRecord[] = [];
     for await (const r of reader.records()) {
       letters.push(r);
       if (letters.length === 2) break;
     }
     await reader.close();
-    const headers = (r: (typeof letters)[number]) => Object.fromEntries(r.headers.map((h) => [h.key, text(h.value)]));
+    const headers = (r: ConsumerRecord) => Object.fromEntries(r.headers.map((h) => [h.key, text(h.value)]));
     expect(letters.map((r) => text(r.value))).toEqual(["v2", "v5"]);
     expect(headers(letters[0]!)).toEqual({
       n: "2", "tributary.dlq.topic": topic, "tributary.dlq.partition": "0", "tributary.dlq.offset": "2",
@@ -204,5 +204,37 @@ describe("stall detection", () => {
     await consumer.stop();
     await run;
     expect(await committed(consumer.groupId)).toEqual({ 0: 10 });
+  });
+});
+
+describe("runtime control", () => {
+  it("pause stops fetching and handling, resume continues, seek replays from an offset and commits follow it", async () => {
+    const topic = await topicWith(20);
+    const handled: number[] = [];
+    const consumer = member(topic, { maxBatchSize: 5 });
+    const run = consumer.run({ eachRecord: (r) => void handled.push(r.offset) });
+    await waitFor("the first 20", () => handled.length === 20);
+    const tp = { topic, partition: 0 };
+    consumer.pause([tp]);
+    expect(consumer.status()[0]!.paused).toBe(true);
+    const producer = createProducer({ brokers: BROKERS });
+    await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: `late${i}`, partition: 0 })) });
+    await producer.close();
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(handled.length).toBe(20);
+    consumer.resume([tp]);
+    await waitFor("the late 10", () => handled.length === 30);
+    await consumer.commit();
+    expect(await committed(consumer.groupId)).toEqual({ 0: 30 });
+
+    expect(await consumer.seek(tp, 5)).toBe(5);
+    await waitFor("the replay from 5", () => handled.length === 55);
+    expect(handled.slice(30)).toEqual(Array.from({ length: 25 }, (_, i) => 5 + i));
+    expect(await consumer.seek(tp, "earliest")).toBe(0);
+    await waitFor("the replay from the start", () => handled.length === 85);
+    await consumer.stop();
+    await run;
+    expect(handled.slice(0, 30)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(await committed(consumer.groupId)).toEqual({ 0: 30 });
   });
 });
