@@ -125,6 +125,11 @@ export class ClassicMembership implements Membership {
   /** Stops heartbeating and leaves the group (revoking first, so finished work is committed). */
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.endLoopAndLeave();
+  }
+
+  /** Ends the heartbeat loop, revokes everything (committing finished work), leaves the group. */
+  private async endLoopAndLeave(): Promise<void> {
     this.stopping = true;
     this.wakeSleep?.();
     await this.loop;
@@ -140,15 +145,7 @@ export class ClassicMembership implements Membership {
     if (this.leaving || this.stopping) return;
     this.leaving = true;
     try {
-      this.stopping = true;
-      this.wakeSleep?.();
-      await this.loop;
-      if (this.assignment.length > 0) {
-        const revoked = this.assignment;
-        this.assignment = [];
-        await this.handlers.onRevoke(revoked, this.generationId);
-      }
-      await this.leave();
+      await this.endLoopAndLeave();
       await until.catch(() => {});
       if (this.stopped) return;
       this.stopping = false;
