@@ -18,7 +18,9 @@
  *   set is acknowledged by an immediate heartbeat. One reconciliation at a time; heartbeats go on
  *   while a handler drains, so a slow drain never costs the member its session;
  * - leaves with epoch -1 (dynamic member) or -2 (static member: the coordinator keeps its
- *   assignment for the session timeout, for the restarted instance to take over).
+ *   assignment for the session timeout, for the restarted instance to take over). `leaveUntil`
+ *   (a stuck handler) and `requestRejoin` revoke everything, leave with -1 and join again with
+ *   epoch 0 — the coordinator assigns by itself, there is no client-triggered rebalance.
  *
  * Errors, as Kafka's coordinator means them:
  * - FENCED_MEMBER_EPOCH / UNKNOWN_MEMBER_ID: the group moved on without us (session or rebalance
@@ -91,7 +93,12 @@ export class ConsumerMembership implements Membership {
   private readonly clientMemberId = randomMemberId();
   private owned: OwnedPartition[] = [];
   private target: Target | undefined;
+  /** The last target the owned partitions were brought to. */
+  private reconciled: Target | undefined;
   private stopping = false;
+  /** stop() was called (stopping is also set while leaveUntil is out of the group). */
+  private stopped = false;
+  private leavingUntil = false;
   private fatal = false;
   /** Send subscription, rebalance timeout, assignor and owned partitions in the next heartbeat. */
   private sendFull = true;
@@ -136,6 +143,30 @@ export class ConsumerMembership implements Membership {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    await this.endLoopAndLeave(this.options.groupInstanceId !== null ? -2 : -1);
+  }
+
+  /**
+   * Leaves the group (revoking, as `stop` does; epoch -1 even for a static member, so that the
+   * group moves its partitions on) and rejoins with epoch 0 once `until` settles.
+   */
+  async leaveUntil(until: Promise<unknown>): Promise<void> {
+    if (this.leavingUntil || this.stopping) return;
+    this.leavingUntil = true;
+    try {
+      await this.endLoopAndLeave(-1);
+      await until.catch(() => {});
+      if (this.stopped || this.fatal) return;
+      this.stopping = false;
+      this.loop = this.run();
+    } finally {
+      this.leavingUntil = false;
+    }
+  }
+
+  /** Ends the heartbeat loop, revokes everything (committing finished work), leaves the group. */
+  private async endLoopAndLeave(epoch: -1 | -2): Promise<void> {
     this.stopping = true;
     this.wake();
     await this.loop;
@@ -145,7 +176,20 @@ export class ConsumerMembership implements Membership {
       this.owned = [];
       await this.handlers.onRevoke(plain(revoked), this.generationId);
     }
-    await this.leave();
+    await this.leave(epoch);
+    this.resetToJoin();
+  }
+
+  /** Forgets the session's state: the next heartbeat joins with epoch 0 (same member id), sending everything. */
+  private resetToJoin(): void {
+    this.session++;
+    this.owned = [];
+    this.target = undefined;
+    this.reconciled = undefined;
+    this.ownedSent = null;
+    this.generationId = 0;
+    this.sendFull = true;
+    this.joinedAnnounced = false;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -216,11 +260,9 @@ export class ConsumerMembership implements Membership {
     if (ownedKeyOf(this.owned) !== this.ownedSent) this.heartbeatNow = true;
   }
 
+  /** True when `target` was reconciled completely (every topic id known). */
   private matches(target: Target): boolean {
-    let count = 0;
-    for (const partitions of target.byId.values()) count += partitions.length;
-    if (count !== this.owned.length) return false;
-    return this.owned.every((p) => target.byId.get(p.topicId)?.includes(p.partition));
+    return target === this.reconciled;
   }
 
   private startReconcile(): void {
@@ -245,9 +287,12 @@ export class ConsumerMembership implements Membership {
         const idNames = await this.topicNames([...target.byId.keys()]);
         if (this.stopping || session !== this.session) return;
         const wanted: OwnedPartition[] = [];
+        let unknownIds = false;
         for (const [topicId, partitions] of target.byId) {
           const topic = idNames.get(topicId);
-          // Only what we subscribed to; an id metadata does not know yet is taken up next time.
+          // An id metadata does not know yet is taken up on the next pass.
+          if (topic === undefined) unknownIds = true;
+          // Only what we subscribed to (a coordinator bug must not make us read other topics).
           if (topic === undefined || !this.options.topics.includes(topic)) continue;
           for (const partition of [...new Set(partitions)].sort((a, b) => a - b)) wanted.push({ topicId, topic, partition });
         }
@@ -255,6 +300,9 @@ export class ConsumerMembership implements Membership {
         const ownedKeys = new Set(this.owned.map(tpKey));
         const revoked = this.owned.filter((p) => !wantedKeys.has(tpKey(p)));
         const added = wanted.filter((p) => !ownedKeys.has(tpKey(p)));
+        if (revoked.length > 0 || added.length > 0) {
+          this.options.events.emit({ type: "rebalancing", generationId: this.generationId, keeping: this.owned.length - revoked.length });
+        }
         if (revoked.length > 0) {
           await this.handlers.onRevoke(plain(revoked), this.generationId);
           const gone = new Set(revoked.map(tpKey));
@@ -273,11 +321,12 @@ export class ConsumerMembership implements Membership {
           this.reconcileStarted = Date.now();
         }
         // Ids metadata did not know: look again after a pause.
-        if (wanted.length < [...target.byId.values()].reduce((n, p) => n + p.length, 0) && !this.reconcileAgain) {
+        if (!unknownIds) {
+          this.reconciled = target;
+          this.reconcileBackoff.reset();
+        } else if (!this.reconcileAgain) {
           await this.sleepPlain(this.reconcileBackoff.next());
           this.reconcileAgain = this.target === target && !this.stopping && session === this.session;
-        } else {
-          this.reconcileBackoff.reset();
         }
       } catch (error) {
         // A handler failed (committed offsets unreadable, say): report, wait, try again.
@@ -337,12 +386,7 @@ export class ConsumerMembership implements Membership {
     await this.reconciling;
     const lost = this.owned;
     const epoch = this.generationId;
-    this.owned = [];
-    this.target = undefined;
-    this.ownedSent = null;
-    this.generationId = 0;
-    this.sendFull = true;
-    this.joinedAnnounced = false;
+    this.resetToJoin();
     if (lost.length > 0) await this.handlers.onLost(plain(lost), epoch, error.errorName);
   }
 
@@ -361,18 +405,13 @@ export class ConsumerMembership implements Membership {
       this.owned = [];
       await this.handlers.onRevoke(plain(revoked), this.generationId);
     }
-    this.target = undefined;
     if (this.generationId > 0) await this.sendLeave(-1);
-    this.ownedSent = null;
-    this.generationId = 0;
-    this.sendFull = true;
-    this.joinedAnnounced = false;
+    this.resetToJoin();
   }
 
-  private async leave(): Promise<void> {
+  /** -1: a dynamic member leaves. -2: a static member says it will be back (the coordinator keeps its assignment for the session timeout). */
+  private async leave(epoch: -1 | -2): Promise<void> {
     if (this.memberId === "" || this.generationId <= 0 || this.fatal) return;
-    // A static member says it will be back: the coordinator keeps its assignment for the session timeout.
-    const epoch = this.options.groupInstanceId !== null ? -2 : -1;
     try {
       await this.sendLeave(epoch);
       this.options.events.emit({ type: "left", memberId: this.memberId });
@@ -380,7 +419,6 @@ export class ConsumerMembership implements Membership {
       // The session times out instead; nothing is lost, the group just rebalances later.
       this.options.events.emit({ type: "error", error });
     }
-    this.generationId = epoch;
   }
 
   private async sendLeave(epoch: -1 | -2): Promise<void> {
@@ -429,7 +467,7 @@ function ownedKeyOf(partitions: readonly OwnedPartition[]): string {
   return partitions.map((p) => `${p.topicId}:${p.partition}`).sort().join(",");
 }
 
-/** A member id of our own (ConsumerGroupHeartbeat v1+): a random UUID, as Kafka's Java client makes one. */
+/** A member id of our own (ConsumerGroupHeartbeat v1+): a random (version 4) UUID. */
 function randomMemberId(): string {
   const c = (globalThis as { crypto?: { randomUUID?: () => string; getRandomValues?: (a: Uint8Array) => Uint8Array } }).crypto;
   if (c?.randomUUID) return c.randomUUID();

@@ -1,13 +1,18 @@
 /**
- * Group consumers (classic protocol, eager rebalancing) end to end against the real broker on
- * 127.0.0.1:9092: membership, per-partition workers, commits, acknowledgements, drain, retries,
- * and Kafka's own consumer-groups tool reading what Tributary reports.
+ * Group consumers end to end against the real broker on 127.0.0.1:9092, once per group protocol —
+ * classic (JoinGroup/SyncGroup, eager rebalancing) and consumer (KIP-848: ConsumerGroupHeartbeat,
+ * the coordinator assigns, incremental): membership, per-partition workers, commits,
+ * acknowledgements, drain, retries, and Kafka's own consumer-groups tool reading what Tributary
+ * reports. Then what only the consumer protocol has: member epochs on commits, fencing,
+ * ConsumerGroupDescribe, server-side assignors.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import {
   createAdmin, createGroupConsumer, createProducer, failed,
   type GroupConsumer, type GroupConsumerOptions, type GroupEvent, type GroupNotification, type TopicPartition,
 } from "../../src/entry/node.ts";
+import { commitOffsets } from "../../src/group/offset-store.ts";
+import { APIS } from "../../src/protocol/generated/index.ts";
 import { KAFKA_SCRIPT } from "../support/kafka.ts";
 import { runChecked } from "../support/process.ts";
 
@@ -50,7 +55,7 @@ async function produceValues(topic: string, count: number): Promise<void> {
   await producer.close();
 }
 
-function member(topic: string, groupId: string, options: Partial<GroupConsumerOptions> = {}): GroupConsumer {
+function newMember(topic: string, groupId: string, options: Partial<GroupConsumerOptions> = {}): GroupConsumer {
   const consumer = createGroupConsumer({
     brokers: BROKERS, clientId: "tributary-group-test", groupId, topics: [topic], beginOffset: "earliest",
     maxWaitMs: 100, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, heartbeatIntervalMs: 300, commitIntervalMs: 300,
@@ -119,18 +124,53 @@ async function kafkaGroupsTool(...args: string[]): Promise<string[]> {
   return out.split("\n").map((line) => line.trim()).filter((line) => line !== "");
 }
 
-describe("group consumer (classic protocol) against the real broker", () => {
+/** The coordinator's view of a consumer-protocol group (ConsumerGroupDescribe). */
+async function describeConsumerGroup(groupId: string) {
+  const answer = await admin.cluster.sendToCoordinator(groupId, APIS.ConsumerGroupDescribe, { groupIds: [groupId], includeAuthorizedOperations: false });
+  const group = answer.groups[0]!;
+  expect(group.errorCode, group.errorMessage ?? "").toBe(0);
+  return group;
+}
+
+const partitionsOf = (assignment: { topicPartitions: { topicName: string; partitions: number[] }[] }, topic: string) =>
+  assignment.topicPartitions.filter((t) => t.topicName === topic).flatMap((t) => t.partitions).sort((x, y) => x - y);
+const sortedPartitions = (c: GroupConsumer) => c.assignment().map((tp) => tp.partition).sort((x, y) => x - y);
+
+/** A consumer-protocol group has settled: Stable, every member at the assignment epoch, owning its target, and each consumer knowing it. */
+async function waitForStableConsumerGroup(groupId: string, topic: string, members: GroupConsumer[]): Promise<void> {
+  let last = "";
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const group = await describeConsumerGroup(groupId);
+    last = JSON.stringify(group);
+    const ok = group.groupState === "Stable" && group.members.length === members.length && members.every((c) => {
+      const m = group.members.find((x) => x.memberId === c.memberId);
+      return m !== undefined && m.memberEpoch === group.assignmentEpoch && m.memberEpoch === c.generationId &&
+        JSON.stringify(partitionsOf(m.assignment, topic)) === JSON.stringify(partitionsOf(m.targetAssignment, topic)) &&
+        JSON.stringify(partitionsOf(m.assignment, topic)) === JSON.stringify(sortedPartitions(c));
+    });
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for a stable consumer group; last:\n${last}`);
+}
+
+describe.each(["classic", "consumer"] as const)("group consumer (%s protocol) against the real broker", (groupProtocol) => {
+  const member = (topic: string, groupId: string, options: Partial<GroupConsumerOptions> = {}) => newMember(topic, groupId, { groupProtocol, ...options });
+
   it("shares a topic between members: every record handled, in order per key, commits reach the log end, and Kafka's tool agrees", async () => {
     const topic = await createTopic(6);
     const groupId = unique("share");
     const log: Handled[] = [];
     const a = member(topic, groupId);
-    const b = member(topic, groupId, { assignors: ["roundrobin", "range"] });
+    // Classic: b offers roundrobin first, but a (no roundrobin) only offers range: the group must use
+    // range. Consumer: the coordinator assigns, with its default assignor ("uniform").
+    const b = member(topic, groupId, groupProtocol === "classic" ? { assignors: ["roundrobin", "range"] } : {});
     const runA = a.run({ handler: logInto(log, "a") });
     await waitFor("a's assignment", () => a.assignment().length === 6);
-    // b offers roundrobin first, but a (no roundrobin) only offers range: the group must use range.
     const runB = b.run({ handler: logInto(log, "b") });
     await waitFor("the two members to share the partitions", () => a.assignment().length === 3 && b.assignment().length === 3);
+    if (groupProtocol === "consumer") await waitForStableConsumerGroup(groupId, topic, [a, b]);
     expect(a.generationId).toBe(b.generationId);
     expect(new Set([...a.assignment(), ...b.assignment()].map(key)).size).toBe(6);
 
@@ -155,10 +195,16 @@ describe("group consumer (classic protocol) against the real broker", () => {
       const [assignedTopic, list] = columns!.find((c) => c.startsWith(`${topic}:`))!.split(":") as [string, string];
       expect(assignedTopic).toBe(topic);
       expect(list.split(",").map(Number).sort((x, y) => x - y)).toEqual(consumer.assignment().map((tp) => tp.partition).sort((x, y) => x - y));
+      if (groupProtocol === "consumer") {
+        // ... CURRENT-EPOCH CURRENT-ASSIGNMENT TARGET-EPOCH TARGET-ASSIGNMENT: settled, at our epoch.
+        const [currentEpoch, current, targetEpoch, target] = columns!.slice(-4);
+        expect([Number(currentEpoch), Number(targetEpoch)]).toEqual([consumer.generationId, consumer.generationId]);
+        expect(target).toBe(current);
+      }
     }
     // GROUP COORDINATOR (ID) ASSIGNMENT-STRATEGY STATE #MEMBERS
     expect(stateLines).toHaveLength(1);
-    expect(stateLines[0]!.split(/\s+/).slice(-3)).toEqual(["range", "Stable", "2"]);
+    expect(stateLines[0]!.split(/\s+/).slice(-3)).toEqual([groupProtocol === "classic" ? "range" : "uniform", "Stable", "2"]);
     // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID
     const ends = await logEndOffsets(topic);
     expect(offsetLines).toHaveLength(6);
@@ -336,4 +382,200 @@ describe("group consumer (classic protocol) against the real broker", () => {
       expect(seen.indexOf(`caughtUp ${p}`)).toBeGreaterThan(seen.lastIndexOf(`records ${p}`));
     }
   });
+});
+
+describe("group consumer: what only the consumer protocol (KIP-848) has", () => {
+  const member = (topic: string, groupId: string, options: Partial<GroupConsumerOptions> = {}) => newMember(topic, groupId, { groupProtocol: "consumer", ...options });
+
+  it("rejects options of the other protocol", () => {
+    const base = { brokers: BROKERS, groupId: "g", topics: ["t"] };
+    expect(() => createGroupConsumer({ ...base, groupProtocol: "consumer", assignors: ["range"] })).toThrow(TypeError);
+    expect(() => createGroupConsumer({ ...base, groupProtocol: "classic", remoteAssignor: "range" })).toThrow(TypeError);
+    expect(() => createGroupConsumer({ ...base, groupProtocol: "eager" as "classic" })).toThrow(TypeError);
+  });
+
+  it("member epochs grow with rebalances, commits carry the current one, the coordinator rejects stale and future epochs, ConsumerGroupDescribe shows members, epochs and assignments", async () => {
+    const topic = await createTopic(4);
+    const groupId = unique("epochs");
+    const log: Handled[] = [];
+    const commits: GroupEvent[] = [];
+    const a = member(topic, groupId);
+    a.events.on((e) => void (e.type === "commit" && commits.push(e)));
+    void a.run({ handler: logInto(log, "a") });
+    await waitFor("a's assignment", () => a.assignment().length === 4);
+    await waitForStableConsumerGroup(groupId, topic, [a]);
+    const firstEpoch = a.generationId;
+    expect(firstEpoch).toBeGreaterThan(0);
+
+    const b = member(topic, groupId);
+    void b.run({ handler: logInto(log, "b") });
+    await waitFor("the two members to share the partitions", () => a.assignment().length === 2 && b.assignment().length === 2);
+    await waitForStableConsumerGroup(groupId, topic, [a, b]);
+    expect(a.generationId).toBeGreaterThan(firstEpoch);
+    expect(b.generationId).toBe(a.generationId);
+    expect(b.memberId).not.toBe(a.memberId);
+
+    // ConsumerGroupDescribe: both members, at their epochs, owning what they say they own.
+    const group = await describeConsumerGroup(groupId);
+    expect(group).toMatchObject({ groupState: "Stable", assignorName: "uniform", assignmentEpoch: a.generationId });
+    expect(group.members.map((m) => m.memberId).sort()).toEqual([a.memberId, b.memberId].sort());
+    for (const c of [a, b]) {
+      const m = group.members.find((x) => x.memberId === c.memberId)!;
+      expect(m).toMatchObject({ memberEpoch: c.generationId, clientId: "tributary-group-test", subscribedTopicNames: [topic], instanceId: null });
+      expect(partitionsOf(m.assignment, topic)).toEqual(sortedPartitions(c));
+      expect(partitionsOf(m.targetAssignment, topic)).toEqual(sortedPartitions(c));
+    }
+
+    // Commits made now carry the epoch the coordinator knows (it accepts them).
+    await produceKeyed(topic, 400, 20);
+    await waitFor("400 records handled", () => new Set(log.map((h) => h.value)).size === 400);
+    const before = commits.length;
+    await a.commit();
+    const made = commits.slice(before) as Extract<GroupEvent, { type: "commit" }>[];
+    expect(made.length).toBeGreaterThan(0);
+    for (const e of made) expect([e.generationId, e.error]).toEqual([a.generationId, undefined]);
+
+    // The coordinator checks the member epoch of every commit (Kafka 4.1 answers STALE_MEMBER_EPOCH
+    // for an older and a newer epoch alike), and the member id.
+    const tp = a.assignment()[0]!;
+    const committed = (await committedOffsets(groupId))[tp.partition]!;
+    expect(committed).toBeGreaterThanOrEqual(0);
+    const commitAt = async (generationId: number, memberId = a.memberId) => (await commitOffsets(admin.cluster, {
+      groupId, generationId, memberId, groupInstanceId: null,
+    }, [{ ...tp, offset: committed }])).get(key(tp));
+    expect((await commitAt(a.generationId - 1))?.errorName).toBe("STALE_MEMBER_EPOCH");
+    expect((await commitAt(a.generationId + 1))?.errorName).toBe("STALE_MEMBER_EPOCH");
+    expect((await commitAt(a.generationId, "not-a-member"))?.errorName).toBe("UNKNOWN_MEMBER_ID");
+    expect(await commitAt(a.generationId)).toBeNull();
+
+    await Promise.all([a.stop(), b.stop()]);
+    expect(await committedOffsets(groupId)).toEqual(await logEndOffsets(topic));
+    // Both left (epoch -1): the group is empty.
+    expect((await describeConsumerGroup(groupId)).members).toEqual([]);
+  }, 90_000);
+
+  it("the server-side assignor is the member's choice: remoteAssignor \"range\" gives contiguous ranges, and Kafka's tool names it", async () => {
+    const topic = await createTopic(4);
+    const groupId = unique("range");
+    const a = member(topic, groupId, { remoteAssignor: "range" });
+    const b = member(topic, groupId, { remoteAssignor: "range" });
+    void a.run({ handler: () => {} });
+    void b.run({ handler: () => {} });
+    await waitFor("the two members to share the partitions", () => a.assignment().length === 2 && b.assignment().length === 2);
+    await waitForStableConsumerGroup(groupId, topic, [a, b]);
+    expect((await describeConsumerGroup(groupId)).assignorName).toBe("range");
+    expect([sortedPartitions(a), sortedPartitions(b)].sort()).toEqual([[0, 1], [2, 3]]);
+    const state = (await kafkaGroupsTool("--describe", "--group", groupId, "--state")).filter((l) => l.startsWith(groupId));
+    expect(state[0]!.split(/\s+/).slice(-3)).toEqual(["range", "Stable", "2"]);
+    await Promise.all([a.stop(), b.stop()]);
+  }, 60_000);
+
+  it("a static member (groupInstanceId) leaves with epoch -2: its partitions wait for it, and its restart gets them back while the other member is untouched", async () => {
+    const topic = await createTopic(4);
+    const groupId = unique("static");
+    const a = member(topic, groupId, { groupInstanceId: `${groupId}-a` });
+    const b = member(topic, groupId, { groupInstanceId: `${groupId}-b` });
+    const bEvents: GroupEvent[] = [];
+    b.events.on((e) => bEvents.push(e));
+    void a.run({ handler: () => {} });
+    void b.run({ handler: () => {} });
+    await waitFor("the two members to share the partitions", () => a.assignment().length === 2 && b.assignment().length === 2);
+    await waitForStableConsumerGroup(groupId, topic, [a, b]);
+    expect((await describeConsumerGroup(groupId)).members.map((m) => m.instanceId).sort()).toEqual([`${groupId}-a`, `${groupId}-b`]);
+    const aPartitions = sortedPartitions(a);
+    const bPartitions = sortedPartitions(b);
+    const settledAt = bEvents.length;
+
+    await a.stop();
+    const restarted = member(topic, groupId, { groupInstanceId: `${groupId}-a` });
+    void restarted.run({ handler: () => {} });
+    await waitFor("the restarted instance's assignment", () => restarted.assignment().length === 2);
+    await waitForStableConsumerGroup(groupId, topic, [restarted, b]);
+    expect(restarted.memberId).not.toBe(a.memberId);
+    expect(sortedPartitions(restarted)).toEqual(aPartitions);
+    expect(sortedPartitions(b)).toEqual(bPartitions);
+    // b never gave up or took partitions: a dynamic leave (-1) would have moved a's share to b.
+    expect(bEvents.slice(settledAt).filter((e) => e.type === "assigned" || e.type === "revoked" || e.type === "lost")).toEqual([]);
+    await Promise.all([restarted.stop(), b.stop()]);
+  }, 60_000);
+
+  it("a handler stuck past maxHandlerMs: the member leaves (epoch -1) and rejoins with epoch 0 when the call returns", async () => {
+    const topic = await createTopic(1);
+    await produceValues(topic, 10);
+    const groupId = unique("stall");
+    let release!: () => void;
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    const calls: number[][] = [];
+    const events: GroupEvent[] = [];
+    const consumer = member(topic, groupId, { maxHandlerMs: 300, drainMs: 100 });
+    consumer.events.on((e) => events.push(e));
+    const run = consumer.run({
+      handler: async (n) => {
+        if (!("records" in n)) return;
+        calls.push(n.records.map((r) => r.offset));
+        if (calls.length === 1) await stuck;
+      },
+    });
+    const count = (type: GroupEvent["type"]) => events.filter((e) => e.type === type).length;
+    await waitFor("the stall to be reported and the member to leave", () => count("left") === 1);
+    expect(count("stall")).toBe(1);
+    expect(consumer.assignment()).toEqual([]);
+    expect((await describeConsumerGroup(groupId)).members).toEqual([]);
+    release();
+    await waitFor("the member to rejoin and handle the records again", () => count("joined") === 2 && calls.length >= 2);
+    expect(calls[1]![0]).toBe(0); // the stuck call's work was not committed
+    await consumer.stop();
+    await run;
+    expect(await committedOffsets(groupId)).toEqual({ 0: 10 });
+  }, 60_000);
+
+  it("a fenced member loses its partitions, rejoins with epoch 0 and the same member id, and consumes on without losing records", async () => {
+    const topic = await createTopic(2);
+    const other = await createTopic(1);
+    const groupId = unique("fenced");
+    const log: Handled[] = [];
+    const events: GroupEvent[] = [];
+    const a = member(topic, groupId);
+    a.events.on((e) => events.push(e));
+    void a.run({ handler: logInto(log, "a") });
+    await waitFor("a's assignment", () => a.assignment().length === 2);
+    await waitForStableConsumerGroup(groupId, topic, [a]);
+    await produceKeyed(topic, 200, 10);
+    await waitFor("200 records handled", () => new Set(log.map((h) => h.value)).size === 200);
+    const memberId = a.memberId;
+    const epoch = a.generationId;
+
+    // Someone else heartbeats as a (same id, its epoch) with another subscription: the coordinator
+    // moves that member to a new epoch, so a's own next heartbeat carries an epoch it fences.
+    const hijack = await admin.cluster.sendToCoordinator(groupId, APIS.ConsumerGroupHeartbeat, {
+      groupId, memberId, memberEpoch: epoch, subscribedTopicNames: [topic, other],
+    }, { retry: false });
+    expect(hijack.errorCode).toBe(0);
+    expect(hijack.memberEpoch).toBeGreaterThan(epoch);
+    const lostAt = () => events.findIndex((e) => e.type === "lost");
+    await waitFor("a to lose its partitions", () => lostAt() >= 0);
+    expect(events[lostAt()]).toMatchObject({ type: "lost", reason: "FENCED_MEMBER_EPOCH", generationId: epoch });
+    expect((events[lostAt()] as { partitions: TopicPartition[] }).partitions.map((tp) => tp.partition).sort()).toEqual([0, 1]);
+    // Its rejoin (epoch 0) meets its own id registered with the newer epoch: it leaves and joins again.
+    await waitFor("a to be assigned again", () => events.slice(lostAt()).some((e) => e.type === "assigned") && a.assignment().length === 2);
+    await waitForStableConsumerGroup(groupId, topic, [a]);
+    expect(a.memberId).toBe(memberId);
+    expect((await describeConsumerGroup(groupId)).members[0]!.subscribedTopicNames).toEqual([topic]);
+
+    // Removed from the group behind its back (a leave sent for it): UNKNOWN_MEMBER_ID, lost, rejoined.
+    const lostCount = () => events.filter((e) => e.type === "lost").length;
+    const left = await admin.cluster.sendToCoordinator(groupId, APIS.ConsumerGroupHeartbeat, { groupId, memberId, memberEpoch: -1 }, { retry: false });
+    expect(left.errorCode).toBe(0);
+    await waitFor("a to lose its partitions again", () => lostCount() === 2);
+    expect(events.filter((e) => e.type === "lost")[1]).toMatchObject({ reason: "UNKNOWN_MEMBER_ID" });
+    await waitFor("a to be assigned again", () => a.assignment().length === 2);
+    await waitForStableConsumerGroup(groupId, topic, [a]);
+    expect(a.memberId).toBe(memberId);
+
+    await produceKeyed(topic, 200, 10, 200);
+    await waitFor("all 400 records handled", () => new Set(log.map((h) => h.value)).size === 400);
+    expectKeyOrder(log);
+    await a.stop();
+    expect(await committedOffsets(groupId)).toEqual(await logEndOffsets(topic));
+  }, 90_000);
 });
