@@ -12,7 +12,8 @@
  * - Encoding: a batch is encoded (WASM, `encodeRecordBatch`) when it is first sent, with the
  *   partition's next sequence number; retries resend the same bytes.
  * - Idempotence (default, needs acks "all"): InitProducerId through the cluster, per-partition
- *   sequences, up to `maxInFlight` batches in flight per partition. When a batch fails with a
+ *   sequences, up to `maxInFlight` batches in flight per partition (one until the broker has
+ *   acknowledged one of the partition's batches under the current producer id). When a batch fails with a
  *   retriable error, later batches of its partition come back OUT_OF_ORDER_SEQUENCE_NUMBER (also
  *   retried); the failed batches are resent one at a time, lowest sequence first, so the log
  *   keeps the order and the broker drops duplicates. UNKNOWN_PRODUCER_ID on the first unacknowledged
@@ -167,6 +168,14 @@ class PartitionState {
   readonly unacked: Batch[] = [];
   inflight = 0;
   nextSequence = 0;
+  /**
+   * The producer-id generation in which the broker acknowledged a batch of this partition. Until
+   * then one batch at a time: a broker without state for this producer on the partition accepts
+   * any first sequence, so a second batch overtaking a first one that got a retriable error (say,
+   * a partition whose log is still being created) would be written first, and the first then
+   * fails for good with OUT_OF_ORDER_SEQUENCE_NUMBER.
+   */
+  confirmedGeneration = -1;
   readonly topic: string;
   readonly partition: number;
   constructor(topic: string, partition: number) {
@@ -197,6 +206,7 @@ class ProducerImpl implements Producer {
   private readonly backoffMaxMs: number;
   private readonly partitioner: Partitioner | undefined;
   private readonly partitions = new Map<string, PartitionState>();
+  private readonly statesByTopic = new Map<string, PartitionState[]>();
   private readonly sticky = new Map<string, number>();
   private readonly lastSticky = new Map<string, number>();
   private readonly loading = new Map<string, Promise<Map<string, number>>>();
@@ -363,11 +373,14 @@ class ProducerImpl implements Producer {
   }
 
   private stateOf(topic: string, partition: number): PartitionState {
-    const key = `${topic}:${partition}`;
-    let state = this.partitions.get(key);
+    // Per message: an array per topic, no "topic:partition" string built and hashed each time.
+    let states = this.statesByTopic.get(topic);
+    if (!states) this.statesByTopic.set(topic, (states = []));
+    let state = states[partition];
     if (!state) {
       state = new PartitionState(topic, partition);
-      this.partitions.set(key, state);
+      states[partition] = state;
+      this.partitions.set(`${topic}:${partition}`, state);
     }
     return state;
   }
@@ -493,7 +506,9 @@ class ProducerImpl implements Producer {
       if (batch.retryAt > now) return batch.retryAt;
       return batch;
     }
-    if (state.queue.length === 0 || state.inflight >= this.maxInFlight) return undefined;
+    if (state.queue.length === 0) return undefined;
+    const limit = this.idempotent && state.confirmedGeneration !== this.generation ? 1 : this.maxInFlight;
+    if (state.inflight >= limit) return undefined;
     return state.queue[0];
   }
 
@@ -677,6 +692,7 @@ class ProducerImpl implements Producer {
     if (batch.sequence >= 0) {
       const i = state.unacked.indexOf(batch);
       if (i >= 0) state.unacked.splice(i, 1);
+      state.confirmedGeneration = Math.max(state.confirmedGeneration, batch.generation);
     }
     this.pending.delete(batch);
     const { topic, partition } = state;

@@ -114,3 +114,62 @@ describe("producer error paths (a proxy rewrites broker answers)", () => {
     await producer.close();
   });
 });
+
+describe("producer ordering on a partition the broker has no state for yet", () => {
+  it("keeps one batch in flight until the partition's first batch is acknowledged, so a later batch cannot overtake a failed first one", async () => {
+    const fresh = `${topic}-first-batch`;
+    expect(failed(await admin.createTopics([{ topic: fresh, numPartitions: 1 }]))).toEqual([]);
+    // The first Produce never reaches the broker: the proxy answers it with NOT_LEADER_OR_FOLLOWER
+    // itself, as a broker whose log for the partition does not exist yet would. Every later one
+    // goes through. A second batch sent before the first is acknowledged would be written first
+    // (a broker without state for the producer accepts any first sequence), and the resent first
+    // batch would then fail for good with OUT_OF_ORDER_SEQUENCE_NUMBER.
+    const apis = new Map(Object.values(APIS).map((api) => [api.key, api]));
+    const produceSequences: string[] = [];
+    let swallowed = false;
+    const factory: SocketFactory = async (options, handlers) => {
+      const socket = await nodeSockets(options, handlers);
+      return {
+        ...socket,
+        write(bytes: Uint8Array) {
+          const { header, api, body } = decodeRequest(apis, bytes.subarray(4));
+          if (api.name === "Produce") {
+            const request = body as { topicData: { name: string; partitionData: { index: number; records: Uint8Array | null }[] }[] };
+            const batches = request.topicData.flatMap((t) => t.partitionData.map((p) => p.records!));
+            const sequences = batches.map((b) => new DataView(b.buffer, b.byteOffset).getInt32(53)).join(",");
+            if (!swallowed) {
+              swallowed = true;
+              produceSequences.push(`swallowed ${sequences}`);
+              const answer: ProduceResponse = {
+                responses: request.topicData.map((t) => ({ name: t.name, partitionResponses: t.partitionData.map((p) => ({ index: p.index, errorCode: 6, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage: null, currentLeader: { leaderId: -1, leaderEpoch: -1 } })) })),
+                throttleTimeMs: 0, nodeEndpoints: [],
+              };
+              // Answered late, as a broker busy creating the log would: time for later batches to be sent.
+              setTimeout(() => handlers.onData(encodeResponse(APIS.Produce, header.apiVersion, header.correlationId, answer)), 300);
+              return Promise.resolve();
+            }
+            produceSequences.push(`sent ${sequences}`);
+          }
+          return socket.write(bytes);
+        },
+        close: () => socket.close(),
+      } as typeof socket;
+    };
+    // Small batches, several queued at once for the one partition.
+    const producer = createProducer({ brokers: BROKERS, socketFactory: factory, batchBytes: 2_048, lingerMs: 0, retry: { initialMs: 20, maxMs: 100 } });
+    // Sends arriving while the first request is out: each one lets the producer send again.
+    const sends = [];
+    for (let chunk = 0; chunk < 10; chunk++) {
+      sends.push(producer.send({ topic: fresh, messages: Array.from({ length: 20 }, (_, i) => ({ value: `m${chunk * 20 + i}`.padEnd(100, "."), partition: 0 })) }));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const sent = (await Promise.all(sends)).flat();
+    await producer.close();
+    expect(sent.map((m) => m.offset)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(produceSequences[0]).toBe("swallowed 0");
+    expect(produceSequences[1]).toBe("sent 0"); // the first batch again, before any later one
+    const { records } = await readPartition(admin.cluster, fresh, 0);
+    expect(records.map((r) => text(r.value)!.replace(/\.+$/, ""))).toEqual(Array.from({ length: 200 }, (_, i) => `m${i}`));
+    await admin.deleteTopics([fresh]).catch(() => undefined);
+  });
+});
