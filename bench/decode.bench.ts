@@ -15,30 +15,22 @@
  *   node bench/decode.bench.ts [substring]   only the cases whose name contains the substring
  */
 import { createRequire } from "node:module";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { Reader, readRecordsBatches } from "@platformatic/kafka";
 // Registers kafkajs's ZSTD codec on import (its CommonJS build is broken: it lacks tslib helpers).
 import "@sensejs/kafkajs-zstd-support";
-import { type CompressionCodec, decodeRecordBatches, encodeRecordBatch, type RecordInput } from "tributary";
+import { type CompressionCodec, decodeRecordBatches, encodeRecordBatch } from "tributary";
+import { collectGarbage, loadKafkajs, makeRecords, median, perSecond, seededRandom as prng } from "./support.ts";
 
 const require = createRequire(import.meta.url);
 
 // kafkajs: the decoder its Fetch v4+ responses use for a partition's records, with the codec
 // packages registered the way their READMEs say.
 type KafkajsRecord = { offset: string; key: Buffer | null; value: Buffer | null; headers: Record<string, unknown> };
-const kafkajs = require("kafkajs");
+const kafkajs = loadKafkajs();
 const KafkajsDecoder: new (buffer: Buffer) => unknown = require("kafkajs/src/protocol/decoder.js");
 const kafkajsDecodeMessages: (decoder: unknown) => Promise<KafkajsRecord[]> =
   require("kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js");
-const LZ4Codec = require("@2l/kafkajs-lz4");
-kafkajs.CompressionCodecs[kafkajs.CompressionTypes.LZ4] = new LZ4Codec().codec;
 kafkajs.CompressionCodecs[kafkajs.CompressionTypes.Snappy] = require("kafkajs-snappy");
-
-// A GC between turns, outside the timed part, so one decoder's garbage is not collected on
-// another's clock.
-setFlagsFromString("--expose-gc");
-const collectGarbage = runInNewContext("gc") as () => void;
 
 const BLOB_BYTES = 1024 * 1024;
 const ROUNDS = 10;
@@ -47,57 +39,6 @@ const WARMUP_SECONDS = 0.15;
 
 // ---------------------------------------------------------------------------------------------
 // Payloads
-
-/** mulberry32: a small seeded PRNG, so every run decodes the same bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const WORDS = [
-  "event", "click", "view", "purchase", "cart", "search", "login", "checkout", "product", "category",
-  "page", "session", "device", "mobile", "desktop", "country", "currency", "referrer", "campaign",
-  "price", "quantity", "status", "active", "pending", "shipped", "region", "eu-west-1", "us-east-1",
-  "browser", "firefox", "chrome", "safari", "language", "en-GB", "de-DE", "fr-FR", "sku", "items",
-];
-
-function makeRecords(rand: () => number, valueBytes: number, count: number, firstIndex: number): RecordInput[] {
-  const pick = () => WORDS[Math.floor(rand() * WORDS.length)]!;
-  const hex = (digits: number) => {
-    let s = "";
-    for (let i = 0; i < digits; i++) s += "0123456789abcdef"[Math.floor(rand() * 16)];
-    return s;
-  };
-  const records: RecordInput[] = [];
-  for (let i = 0; i < count; i++) {
-    const index = firstIndex + i;
-    const user = 10_000 + Math.floor(rand() * 90_000);
-    // JSON text: a few fixed fields, then random pairs from a small vocabulary, padded exactly.
-    let value = `{"event":"${pick()}","user":"user-${user}","ts":${1_700_000_000_000 + index * 7}`;
-    while (value.length < valueBytes - 40) {
-      value += rand() < 0.5
-        ? `,"${pick()}":"${pick()} ${pick()}"`
-        : `,"${pick()}":${Math.floor(rand() * 100_000) / 100}`;
-    }
-    value = value.slice(0, Math.max(value.lastIndexOf(","), valueBytes - 40));
-    value += `,"id":"`;
-    while (value.length < valueBytes - 2) value += hex(1);
-    value += `"}`;
-    const headers = index % 3 === 0
-      ? index % 6 === 0
-        ? [{ key: "trace-id", value: hex(32) }, { key: "content-type", value: "application/json" }]
-        : [{ key: "trace-id", value: hex(32) }]
-      : undefined;
-    records.push({ key: `user-${user}`, value, timestamp: 1_700_000_000_000 + index * 7, ...(headers ? { headers } : {}) });
-  }
-  return records;
-}
 
 interface Case {
   name: string;
@@ -271,12 +212,6 @@ async function turn(contender: Contender, c: Case, seconds: number): Promise<num
   return runs / elapsed;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 /** Blobs per second for each contender, in CONTENDERS order. */
 async function measure(c: Case): Promise<number[]> {
   for (const contender of CONTENDERS) await turn(contender, c, WARMUP_SECONDS);
@@ -294,13 +229,9 @@ async function measure(c: Case): Promise<number[]> {
 // ---------------------------------------------------------------------------------------------
 // Output
 
-function records(perSecond: number): string {
-  return perSecond >= 1e6 ? `${(perSecond / 1e6).toFixed(2)}M` : `${(perSecond / 1e3).toFixed(0)}k`;
-}
-
 function cell(blobsPerSecond: number, c: Case): string {
   const mb = (blobsPerSecond * c.blob.length) / 1e6;
-  return `${records(blobsPerSecond * c.records).padStart(6)} ${mb.toFixed(0).padStart(5)}`;
+  return `${perSecond(blobsPerSecond * c.records).padStart(6)} ${mb.toFixed(0).padStart(5)}`;
 }
 
 function ratio(a: number, b: number): string {

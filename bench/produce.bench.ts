@@ -1,0 +1,177 @@
+/**
+ * npm run bench:produce — producer throughput against the local broker: Tributary, kafkajs and
+ * @platformatic/kafka in the same run on the same records (keys and values as Buffers), each
+ * client writing to its own fresh 12-partition topic per run.
+ *
+ * Workloads: 1,000,000 keyed records of 100-byte JSON values, no compression; 100,000 keyed
+ * records of 1 KiB JSON values, lz4. Every client: acks all, CHUNK messages per send call, at most
+ * INFLIGHT send calls unsettled (a new one starts as one settles); the time runs from the first
+ * send to the last acknowledgement. Each client first produces a warm-up tenth of the records to
+ * a warm-up topic; then RUNS rounds, the clients' order rotating every round; the table shows the
+ * median. After each run the topic's end offsets must add up to the record count.
+ *
+ * Clients (peers in the configurations their docs suggest, both of each shown):
+ *   tributary                 idempotent (its default), lingerMs 5, batchBytes 1 MiB, 5 in flight
+ *   kafkajs idempotent        idempotent: true, maxInFlightRequests: 1 (what kafkajs requires)
+ *   kafkajs                   its default: not idempotent, no in-flight limit
+ *   platformatic idempotent   idempotent: true (it forces one request in flight per connection)
+ *   platformatic              not idempotent, acks ALL, maxInflights 5 (its default)
+ * Tributary's ratio is against the faster configuration of each peer.
+ *
+ * Environment: COUNT, COUNT_1K, RUNS, CHUNK, INFLIGHT, WORKLOAD, CLIENTS (see bench/support.ts).
+ */
+import { ProduceAcks, Producer as PlatformaticProducer } from "@platformatic/kafka";
+import { createProducer } from "../src/entry/node.ts";
+import {
+  BROKERS, CHUNK, collectGarbage, createTopics, type Dataset, deleteTopics, ensureBroker, endOffsets, INFLIGHT, kafkajsCompression, keyValueChunks,
+  loadKafkajs, makeDataset, measure, type Measured, type Measurement, printTable, pump, RUNS, selected, versionOf, type Workload, WORKLOADS,
+} from "./support.ts";
+
+const kafkajs = loadKafkajs();
+
+/** A client under test: `produce` sends records [from, to) of the dataset to `topic`, resolving when all are acknowledged. */
+interface Contender {
+  label: string;
+  /** Work before the clock starts for this topic. */
+  prepare?(topic: string): void;
+  produce(topic: string, from: number, to: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Sends the prepared chunks covering [from, to) (from and to are multiples of CHUNK, or to is the end). */
+function pumpChunks<T>(prepared: T[][], from: number, to: number, send: (messages: T[]) => Promise<unknown>): Promise<void> {
+  const first = from / CHUNK;
+  const last = Math.ceil(to / CHUNK);
+  return pump(last - first, INFLIGHT, (i) => send(prepared[first + i]!));
+}
+
+function tributary(workload: Workload, prepared: Array<Array<{ key: Buffer; value: Buffer }>>): Contender {
+  const producer = createProducer({ brokers: BROKERS, clientId: "bench-tributary", compression: workload.compression });
+  return {
+    label: "tributary",
+    produce: (topic, from, to) => pumpChunks(prepared, from, to, (messages) => producer.send({ topic, messages })),
+    close: () => producer.close(),
+  };
+}
+
+function kafkajsContender(workload: Workload, prepared: Array<Array<{ key: Buffer; value: Buffer }>>, idempotent: boolean): Contender {
+  const client = new kafkajs.Kafka({ brokers: BROKERS, clientId: "bench-kafkajs", logLevel: kafkajs.logLevel.NOTHING });
+  const producer = client.producer(idempotent ? { idempotent: true, maxInFlightRequests: 1 } : {});
+  const connected = producer.connect();
+  const compression = kafkajsCompression(kafkajs, workload.compression);
+  return {
+    label: idempotent ? "kafkajs idempotent" : "kafkajs",
+    produce: async (topic, from, to) => {
+      await connected;
+      await pumpChunks(prepared, from, to, (messages) => producer.send({ topic, acks: -1, compression, messages }));
+    },
+    close: () => producer.disconnect(),
+  };
+}
+
+function platformatic(workload: Workload, data: Dataset, idempotent: boolean): Contender {
+  const producer = new PlatformaticProducer({
+    clientId: "bench-platformatic",
+    bootstrapBrokers: BROKERS,
+    acks: ProduceAcks.ALL,
+    idempotent,
+    compression: workload.compression,
+  });
+  let prepared: Array<Array<{ topic: string; key: Buffer; value: Buffer }>> = [];
+  return {
+    label: idempotent ? "platformatic idempotent" : "platformatic",
+    // Its messages name their topic: built per topic, before the clock starts.
+    prepare: (topic) => {
+      prepared = keyValueChunks(data, topic);
+    },
+    produce: (_topic, from, to) => pumpChunks(prepared, from, to, (messages) => producer.send({ messages })),
+    close: () => producer.close(),
+  };
+}
+
+function timed(contender: Contender, topic: string, count: number): Promise<Measurement> {
+  contender.prepare?.(topic);
+  collectGarbage();
+  return measure(() => contender.produce(topic, 0, count));
+}
+
+async function verify(topic: string, expected: number, label: string): Promise<void> {
+  const total = (await endOffsets(topic)).reduce((a, b) => a + b, 0);
+  if (total !== expected) throw new Error(`${label}: ${topic} holds ${total} records, expected ${expected}`);
+}
+
+async function bench(workload: Workload): Promise<void> {
+  const data = makeDataset(workload);
+  const prepared = keyValueChunks(data);
+  const factories: Array<[string, () => Contender]> = [
+    ["tributary", () => tributary(workload, prepared)],
+    ["kafkajs idempotent", () => kafkajsContender(workload, prepared, true)],
+    ["kafkajs", () => kafkajsContender(workload, prepared, false)],
+    ["platformatic idempotent", () => platformatic(workload, data, true)],
+    ["platformatic", () => platformatic(workload, data, false)],
+  ];
+  const contenders = factories.filter(([label]) => selected(label)).map(([, make]) => make());
+  const warmCount = Math.max(CHUNK, Math.floor(workload.count / 10 / CHUNK) * CHUNK);
+  const [warmTopic] = await createTopics("bench-produce-warm", 1);
+  const created: string[] = [warmTopic!];
+  const seconds: number[][] = contenders.map(() => []);
+  const cpu: number[][] = contenders.map(() => []);
+  const brokerCpu: number[][] = contenders.map(() => []);
+  const failures: string[][] = contenders.map(() => []);
+  try {
+    for (const contender of contenders) {
+      contender.prepare?.(warmTopic!);
+      await contender.produce(warmTopic!, 0, warmCount);
+    }
+    for (let run = 0; run < RUNS; run++) {
+      const topics = await createTopics("bench-produce", contenders.length);
+      created.push(...topics);
+      for (let k = 0; k < contenders.length; k++) {
+        const which = (k + run) % contenders.length;
+        const contender = contenders[which]!;
+        let m: Measurement;
+        try {
+          m = await timed(contender, topics[which]!, workload.count);
+          await verify(topics[which]!, workload.count, contender.label);
+        } catch (error) {
+          // Loud, counted, and the exit status says so; the other clients' runs still go on.
+          failures[which]!.push(`run ${run + 1}: ${String(error)}`);
+          process.exitCode = 1;
+          console.log(`  run ${run + 1}: ${contender.label} FAILED: ${String(error)}`);
+          continue;
+        }
+        seconds[which]!.push(m.seconds);
+        cpu[which]!.push(m.cpu);
+        brokerCpu[which]!.push(m.brokerCpu);
+        console.log(`  run ${run + 1}: ${contender.label} ${m.seconds.toFixed(2)} s (CPU ${m.cpu.toFixed(2)} s, broker CPU ${m.brokerCpu.toFixed(1)} s)`);
+      }
+    }
+  } finally {
+    for (const contender of contenders) {
+      await contender.close().catch((error: unknown) => console.log(`  ${contender.label}: close failed: ${String(error)}`));
+    }
+    // Only now: kafkajs's metadata refreshes re-create (auto-create) topics it still knows.
+    await deleteTopics(created);
+  }
+  const rows: Measured[] = contenders.map((c, i) => ({ client: c.label, seconds: seconds[i]!, cpu: cpu[i]!, brokerCpu: brokerCpu[i]!,
+    ...(failures[i]!.length > 0 ? { note: `${failures[i]!.length} run(s) FAILED` } : {}),
+  }));
+  printTable(workload, data.bytes, rows, {
+    kafkajs: ["kafkajs", "kafkajs idempotent"],
+    "kafkajs idempotent": ["kafkajs idempotent"],
+    platformatic: ["platformatic", "platformatic idempotent"],
+    "platformatic idempotent": ["platformatic idempotent"],
+  });
+}
+
+async function main(): Promise<void> {
+  await ensureBroker();
+  console.log(`tributary bench:produce on ${process.release.name} ${process.version} (${process.arch}), broker ${BROKERS[0]}`);
+  console.log(`kafkajs ${versionOf("kafkajs")} (lz4: @2l/kafkajs-lz4 ${versionOf("@2l/kafkajs-lz4")}), @platformatic/kafka ${versionOf("@platformatic/kafka")}`);
+  console.log(`acks all everywhere; ${CHUNK} messages per send call, ${INFLIGHT} calls in flight per client; median of ${RUNS} runs after a warm-up`);
+  console.log("MB/s: 10^6 bytes of keys+values per second; a ratio uses the faster configuration of the peers it names");
+  console.log("CPU µs/rec: this process's user+system CPU time per record (GC threads included); broker: the broker JVM's");
+  for (const workload of WORKLOADS) await bench(workload);
+}
+
+await main();
