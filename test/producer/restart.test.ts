@@ -1,7 +1,10 @@
 /**
- * Idempotence across a broker restart: a broker of this suite's own (own port 19492 and data, the
- * jars shared) is stopped and started again while the producer is sending. Every record must be in
- * the log exactly once, in send order per partition. The shared brokers are never touched.
+ * A broker restart under a producer and two consumers: a broker of this suite's own (own port 19492
+ * and data, the jars shared) is stopped and started again while the producer is sending and an
+ * assign-mode consumer and a group consumer are reading. Every record must be in the log exactly
+ * once, in send order per partition; the assign-mode consumer must deliver the log exactly (no gap,
+ * no repeat); the group consumer must handle every record and commit the log end. The shared
+ * brokers are never touched.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
@@ -9,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAdmin, createProducer, failed, type RecordMetadata } from "../../src/entry/node.ts";
+import { createAdmin, createConsumer, createGroupConsumer, createProducer, failed, type RecordMetadata } from "../../src/entry/node.ts";
 import { KAFKA_SCRIPT, kafkaClasspath, REPO_ROOT } from "../support/kafka.ts";
 import { readPartition, text } from "./helpers.ts";
 
@@ -36,12 +39,26 @@ afterAll(async () => {
   if (home) rmSync(home, { recursive: true, force: true });
 }, 120_000);
 
-describe("producer idempotence across a broker restart (own broker on 19492)", () => {
-  it("loses and duplicates nothing: every record exactly once, in order per partition", async () => {
+describe("a broker restart under a producer and consumers (own broker on 19492)", () => {
+  it("loses and duplicates nothing: every record exactly once in the log and through the partition consumer; the group consumer commits the log end", async () => {
     const admin = createAdmin({ brokers: BROKERS, retry: { deadlineMs: 60_000 } });
     const topic = `tributary-producer-restart-${Date.now()}`;
     expect(failed(await admin.createTopics([{ topic, numPartitions: 4, replicationFactor: 1 }]))).toEqual([]);
     const producer = createProducer({ brokers: BROKERS, lingerMs: 2, batchBytes: 16_384, deliveryTimeoutMs: 120_000, requestTimeoutMs: 5_000 });
+    // Readers running through the restart: offsets seen per partition.
+    const reader = createConsumer({ brokers: BROKERS, offsetResetPolicy: "earliest", maxWaitMs: 100, requestTimeoutMs: 5_000, retry: { deadlineMs: 60_000 } });
+    reader.assign([0, 1, 2, 3].map((partition) => ({ topic, partition, offset: 0 })));
+    const read: number[][] = [[], [], [], []];
+    const reading = (async () => {
+      for await (const batch of reader.batches()) for (const r of batch.records) read[batch.partition]!.push(r.offset);
+    })();
+    const groupId = `${topic}-group`;
+    const member = createGroupConsumer({
+      brokers: BROKERS, groupId, topics: [topic], beginOffset: "earliest", maxWaitMs: 100, requestTimeoutMs: 5_000,
+      sessionTimeoutMs: 30_000, heartbeatIntervalMs: 500, commitIntervalMs: 500, retry: { deadlineMs: 60_000 },
+    });
+    const handledByGroup = new Set<string>();
+    const membership = member.run({ eachRecord: (r) => void handledByGroup.add(`${r.partition}:${r.offset}`) });
     const PER_CALL = 50;
     const results: Promise<RecordMetadata[]>[] = [];
     let acked = 0;
@@ -91,7 +108,24 @@ describe("producer idempotence across a broker restart (own broker on 19492)", (
       total += values.length;
     }
     expect(total).toBe(PER_CALL * CALLS);
-    expect(producer.stats.retries).toBeGreaterThan(0);
+    // (Whether requests were in flight when the broker went away varies: the sends during the
+    // outage above are what this test needs; producer.stats.retries is logged, not asserted.)
+
+    // The partition consumer delivered every offset once, in order, across the restart.
+    const ends = await admin.listOffsets(topic, "latest");
+    const endOf = (partition: number) => ends.find((e) => e.partition === partition)!.offset;
+    const deadline = Date.now() + 60_000;
+    while ([0, 1, 2, 3].some((p) => read[p]!.length < endOf(p)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await reader.close();
+    await reading;
+    for (let partition = 0; partition < 4; partition++) expect(read[partition]).toEqual(Array.from({ length: endOf(partition) }, (_, i) => i));
+    // The group consumer handled every record at least once and commits the log end.
+    while (handledByGroup.size < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(handledByGroup.size).toBe(total);
+    await member.stop();
+    await membership;
+    const committed = await admin.fetchGroupOffsets(groupId);
+    expect(Object.fromEntries(committed.map((o) => [o.partition, o.offset]))).toEqual(Object.fromEntries(ends.map((e) => [e.partition, e.offset])));
     admin.close();
   }, 240_000);
 });
