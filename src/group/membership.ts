@@ -253,6 +253,14 @@ export class ClassicMembership implements Membership {
     this.options.events.emit({ type: "joined", generationId: this.generationId, memberId: this.memberId, leader: this.leader, protocol: this.protocol });
 
     let assignments: { memberId: string; assignment: Uint8Array }[] = [];
+    if (this.leader && join.skipAssignment) {
+      // A static leader that restarted: the coordinator kept the assignment and skipped the
+      // rebalance. Take today's partition counts as the baseline, or the first metadata check
+      // would see "no partitions assigned" and force the rebalance static membership avoids.
+      const meta = await cluster.metadataFor(topics, { refresh: true });
+      this.assignedCounts = new Map(topics.map((topic) => [topic, meta.topics.get(topic)?.partitions.length ?? 0]));
+      this.lastMetadataCheck = Date.now();
+    }
     if (this.leader && !join.skipAssignment) {
       const assignor = assignors.find((a) => a.name === this.protocol);
       if (!assignor) throw new TributaryError(`the coordinator chose assignor ${JSON.stringify(this.protocol)}, which this member does not have`);
