@@ -262,7 +262,8 @@ class ClassicGroupConsumer implements GroupConsumer {
     void this.route();
     this.membership.start();
     const interval = this.options.commitIntervalMs ?? 5_000;
-    this.commitTimer = setInterval(() => void this.commit().catch(() => {}), interval);
+    // Periodic commits wait while the member joins: the coordinator would refuse them.
+    this.commitTimer = setInterval(() => void (this.membership.joining ? undefined : this.commit().catch(() => {})), interval);
     this.stallTimer = setInterval(() => this.checkStalls(), Math.min(1_000, Math.max(10, this.maxHandlerMs / 4)));
     return this.running;
   }

@@ -74,6 +74,8 @@ export interface Membership {
    * whose handler is stuck gets out of the group's way (`maxHandlerMs`) without stopping.
    */
   leaveUntil?(until: Promise<unknown>): Promise<void>;
+  /** True between joining and receiving the new assignment: commits then would be refused (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION). */
+  readonly joining?: boolean;
 }
 
 const MEMBER_ID_REQUIRED = 79;
@@ -92,6 +94,7 @@ export class ClassicMembership implements Membership {
   leader = false;
   protocol = "";
   assignment: TopicPartition[] = [];
+  joining = false;
 
   private readonly options: MembershipOptions;
   private readonly handlers: MembershipHandlers;
@@ -221,6 +224,15 @@ export class ClassicMembership implements Membership {
 
   /** Joins with the partitions owned now (cooperative members keep them through the rebalance). */
   private async joinAndSync(owned: readonly TopicPartition[]): Promise<void> {
+    this.joining = true;
+    try {
+      await this.joinAndSyncOnce(owned);
+    } finally {
+      this.joining = false;
+    }
+  }
+
+  private async joinAndSyncOnce(owned: readonly TopicPartition[]): Promise<void> {
     const { cluster, groupId, assignors, topics } = this.options;
     const metadata = encodeSubscription({ topics: [...topics], ownedPartitions: [...owned], generationId: this.generationId });
     let join;
