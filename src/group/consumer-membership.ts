@@ -45,7 +45,8 @@ import { KafkaProtocolError, TributaryError, UnsupportedVersionError } from "../
 import { kafkaError } from "../protocol/error-codes.ts";
 import { APIS } from "../protocol/generated/index.ts";
 import { Backoff } from "../transport/backoff.ts";
-import type { Membership, MembershipHandlers, MembershipOptions } from "./membership.ts";
+import { Alarm } from "./alarm.ts";
+import { coordinatorCheck, type Membership, type MembershipHandlers, type MembershipOptions } from "./membership.ts";
 
 export interface ConsumerMembershipOptions extends MembershipOptions {
   /** The coordinator's assignor ("uniform", "range"); null: the broker's default (its `group.consumer.assignors`, first entry). */
@@ -69,8 +70,6 @@ const FATAL = new Set([
   112, // UNSUPPORTED_ASSIGNOR
 ]);
 /** Coordinator lookup errors: the cluster forgets the coordinator and the loop tries again. */
-const COORDINATOR = new Set([14, 15, 16]);
-
 /** A partition the coordinator assigned, by topic id (what the protocol speaks) and name (what handlers get). */
 interface OwnedPartition extends TopicPartition {
   topicId: string;
@@ -113,7 +112,7 @@ export class ConsumerMembership implements Membership {
   private loop: Promise<void> | undefined;
   private reconciling: Promise<void> | undefined;
   private reconcileAgain = false;
-  private wakeSleep: (() => void) | undefined;
+  private readonly alarm = new Alarm();
   private readonly backoff = new Backoff({ initialMs: 200, maxMs: 5_000 });
   private readonly reconcileBackoff = new Backoff({ initialMs: 200, maxMs: 5_000 });
   private reconcileStarted = 0;
@@ -431,22 +430,14 @@ export class ConsumerMembership implements Membership {
   }
 
   private wake(): void {
-    this.wakeSleep?.();
+    this.alarm.ring();
   }
 
   private sleep(ms: number): Promise<void> {
     if (this.stopping || this.rejoinRequested) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        if (self.wakeSleep === done) self.wakeSleep = undefined;
-        resolve();
-      }
-      this.wakeSleep = done;
-    });
+    return this.alarm.sleep(ms);
   }
+
 
   private sleepPlain(ms: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms));
@@ -478,10 +469,4 @@ function randomMemberId(): string {
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
   const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-/** Retriable coordinator errors: thrown so that the cluster forgets the coordinator. */
-function coordinatorCheck(groupId: string) {
-  return (response: { errorCode: number; errorMessage?: string | null }) =>
-    (COORDINATOR.has(response.errorCode) ? kafkaError(response.errorCode, { message: `group ${groupId}` }) : null);
 }

@@ -24,6 +24,7 @@ import { APIS } from "../protocol/generated/index.ts";
 import { Backoff } from "../transport/backoff.ts";
 import type { Assignor, GroupMemberSubscription } from "./assignors.ts";
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from "./consumer-protocol.ts";
+import { Alarm } from "./alarm.ts";
 import type { GroupEvents } from "./events.ts";
 
 export interface MembershipOptions {
@@ -104,7 +105,7 @@ export class ClassicMembership implements Membership {
   private stopped = false;
   private leaving = false;
   private loop: Promise<void> | undefined;
-  private wakeSleep: (() => void) | undefined;
+  private readonly alarm = new Alarm();
   private readonly backoff = new Backoff({ initialMs: 200, maxMs: 5_000 });
   /** The leader's view of the subscribed topics' partition counts in this generation. */
   private assignedCounts = new Map<string, number>();
@@ -122,7 +123,7 @@ export class ClassicMembership implements Membership {
   /** Asks for a rebalance (the next loop turn revokes and rejoins). */
   requestRejoin(): void {
     this.rejoin = true;
-    this.wakeSleep?.();
+    this.alarm.ring();
   }
 
   /** Stops heartbeating and leaves the group (revoking first, so finished work is committed). */
@@ -134,7 +135,7 @@ export class ClassicMembership implements Membership {
   /** Ends the heartbeat loop, revokes everything (committing finished work), leaves the group. */
   private async endLoopAndLeave(): Promise<void> {
     this.stopping = true;
-    this.wakeSleep?.();
+    this.alarm.ring();
     await this.loop;
     if (this.assignment.length > 0) {
       const revoked = this.assignment;
@@ -372,21 +373,13 @@ export class ClassicMembership implements Membership {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        if (self.wakeSleep === done) self.wakeSleep = undefined;
-        resolve();
-      }
-      this.wakeSleep = done;
-    });
+    return this.alarm.sleep(ms);
   }
+
 }
 
 /** Retriable coordinator errors go back to the cluster (it finds the coordinator again and retries). */
-function coordinatorCheck(groupId: string) {
+export function coordinatorCheck(groupId: string) {
   return (response: { errorCode: number }) => (COORDINATOR.has(response.errorCode) ? kafkaError(response.errorCode, { message: `group ${groupId}` }) : null);
 }
 
