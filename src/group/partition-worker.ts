@@ -315,7 +315,8 @@ export class PartitionWorker {
       events.emit({ type: "handler-start", topic: this.topic, partition: this.partition, records: records.length });
       try {
         await this.options.handleRecords({ records, topic: this.topic, partition: this.partition, generationId: this.generationId, highWatermark, ...(lane === undefined ? {} : { lane }) });
-        if (this.options.autoAck && !this.detached) for (const r of records) this.tracker!.ack(r.offset);
+        // One call into the core for the whole call's records (not one per record).
+        if (this.options.autoAck && !this.detached) this.tracker!.ackMany(records.map((r) => r.offset));
         this.handled += records.length;
         events.emit({ type: "handler-stop", topic: this.topic, partition: this.partition, records: records.length, durationMs: Date.now() - started });
         return;
