@@ -22,14 +22,37 @@
  *   kafkajs       consumer.run({ eachBatch, autoCommit: false }), fresh group; 1 MiB per partition, 10 MiB
  *   platformatic  consumer.consume({ mode: "earliest", autocommit: false }) stream, fresh group; 50 MiB
  *
- * Environment: COUNT, COUNT_1K, RUNS, WORKLOAD, CLIENTS (see bench/support.ts).
+ * Section "group 100 B none" (the 1M × 100 B topic again, read by consumer-group members, each in
+ * a fresh group, offsets from "earliest"; same rounds and checks):
+ *   tributary group  createGroupConsumer({ groupId, topics, beginOffset: "earliest" }), run({ handler }),
+ *                    defaults otherwise (ack "auto", commits every 5 s and on stop); timed from its
+ *                    `assigned` event (the fetcher gets its partitions then: ListOffsets, then Fetch)
+ *   kafkajs, platformatic  as above (they are group consumers already)
+ *   java             Kafka's org.apache.kafka.tools.ConsumerPerformance (scripts/kafka.sh tool), a new JVM
+ *                    per run, its defaults (classic group protocol, 1 MiB per partition, 50 MiB per fetch,
+ *                    500 records per poll, auto-commit, check.crcs false); its own fetch.time.ms (from
+ *                    partitions assigned to the last record: JVM start-up and the join excluded), its
+ *                    count and MB checked, and its committed offsets (on close) must equal the end offsets.
+ *                    CPU: the JVM's (all threads, /proc), sampled every 20 ms, cut to that window.
+ *                    KAFKA_TOOL_OPTS overrides its JVM options (default: kafka-consumer-perf-test.sh's).
+ *
+ * Environment: COUNT, COUNT_1K, RUNS, WORKLOAD (e.g. WORKLOAD=group: only that section), CLIENTS
+ * (see bench/support.ts); CPU_PROFILE=<client labels, comma-separated>: a V8 CPU profile of each
+ * timed run of those in-process clients, written to the temp directory.
  */
+import { spawn } from "node:child_process";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Consumer as PlatformaticConsumer } from "@platformatic/kafka";
-import { createConsumer, createProducer } from "../src/entry/node.ts";
+import { createConsumer, createGroupConsumer, createProducer } from "../src/entry/node.ts";
 import {
-  brokerCpuSeconds, BROKERS, CHUNK, collectGarbage, createTopics, type Dataset, deleteTopics, endOffsets, ensureBroker, INFLIGHT, keyValueChunks, loadKafkajs,
-  makeDataset, type Measured, type Measurement, PARTITIONS, printTable, pump, RUNS, selected, versionOf, type Workload, WORKLOADS,
+  ALL_WORKLOADS, brokerCpuSeconds, BROKERS, CHUNK, collectGarbage, committedOffsets, createTopics, type Dataset, deleteTopics, endOffsets, ensureBroker, INFLIGHT,
+  keyValueChunks, loadKafkajs, makeDataset, type Measured, type Measurement, PARTITIONS, printTable, processCpuSeconds, pump, RUNS, selected, versionOf,
+  type Workload, workloadSelected,
 } from "./support.ts";
 
 const kafkajs = loadKafkajs();
@@ -168,13 +191,174 @@ const platformaticConsume: Consume = async (topic, tally) => {
   }
 };
 
-const CLIENTS: Array<[string, Consume]> = [
-  ["tributary", tributary()],
-  // Not in the ratios: what fewer, bigger fetches change (platformatic's default is 50 MiB).
-  ["tributary 8 MiB/partition", tributary(8 << 20)],
-  ["kafkajs", kafkajsConsume],
-  ["platformatic", platformaticConsume],
+/** A member of a fresh group with Tributary's group consumer: one handler call per partition batch, acknowledged on return. */
+const tributaryGroup: Consume = async (topic, tally) => {
+  const consumer = createGroupConsumer({
+    brokers: BROKERS, clientId: "bench-tributary-group", groupId: freshGroup("tributary"), topics: [topic], beginOffset: "earliest",
+  });
+  // The fetcher gets its partitions at "assigned" (after OffsetFetch): it resolves "earliest" and fetches at once.
+  const off = consumer.events.on((event) => {
+    if (event.type === "assigned") tally.start();
+  });
+  const running = consumer.run({
+    handler: (n) => {
+      if (!("records" in n)) return;
+      let bytes = 0;
+      for (const record of n.records) bytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
+      tally.add(n.partition, n.records.length, bytes);
+    },
+  });
+  try {
+    await Promise.race([tally.done, running]);
+    await tally.done;
+  } finally {
+    off();
+    await consumer.stop();
+    await running.catch(() => {});
+  }
+};
+
+const KAFKA_SCRIPT = fileURLToPath(new URL("../scripts/kafka.sh", import.meta.url));
+/** kafka-consumer-perf-test.sh's JVM options (KAFKA_HEAP_OPTS and kafka-run-class.sh's performance options). */
+const JAVA_TOOL_OPTS = process.env.KAFKA_TOOL_OPTS ??
+  "-Xmx512m -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 -Djava.awt.headless=true";
+
+/** Linear interpolation of column `column` of time-stamped samples at time `at` (ms since the epoch). */
+function sampledAt(samples: Array<[number, number, number]>, at: number, column: 1 | 2): number {
+  if (samples.length === 0) return NaN;
+  const i = samples.findIndex(([t]) => t >= at);
+  if (i < 0) return samples[samples.length - 1]![column];
+  if (i === 0) return samples[0]![column];
+  const before = samples[i - 1]!;
+  const after = samples[i]!;
+  const [t0, t1, v0, v1] = [before[0], after[0], before[column], after[column]];
+  return t1 === t0 ? v1 : v0 + ((v1 - v0) * (at - t0)) / (t1 - t0);
+}
+
+/**
+ * Kafka's Java consumer performance tool on `topic`, in a fresh group: its own fetch time (from the
+ * assignment to the last record), checked against the expected records, and the JVM's and the
+ * broker's CPU over that time.
+ */
+async function javaConsume(label: string, topic: string, expected: Expected): Promise<Measurement> {
+  const group = freshGroup("java");
+  const child = spawn("bash", [
+    KAFKA_SCRIPT, "tool", "org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server", BROKERS[0]!, "--topic", topic,
+    "--messages", String(expected.total), "--group", group, "--timeout", "30000", "--hide-header",
+    "--date-format", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+  ], { env: { ...process.env, KAFKA_TOOL_OPTS: JAVA_TOOL_OPTS }, stdio: ["ignore", "pipe", "pipe"] });
+  // scripts/kafka.sh execs java: child.pid is the JVM's.
+  const samples: Array<[number, number, number]> = [];
+  const sampler = setInterval(() => samples.push([Date.now(), processCpuSeconds(child.pid!), brokerCpuSeconds()]), 20);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("exit", resolve);
+      timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`${label}: no result after ${RUN_TIMEOUT_MS / 1000} s`));
+      }, RUN_TIMEOUT_MS);
+    });
+    if (code !== 0) throw new Error(`${label}: exit status ${code}: ${stderr.trim() || stdout.trim()}`);
+  } finally {
+    clearTimeout(timer);
+    clearInterval(sampler);
+  }
+  // start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+  const line = stdout.trim().split("\n").filter((l) => l.split(", ").length === 10).pop();
+  if (!line) throw new Error(`${label}: no result line in its output: ${stdout.trim()} ${stderr.trim()}`);
+  const [, end, mb, , count, , , fetchMs] = line.split(", ");
+  const bytes = Number(mb) * 1024 * 1024;
+  if (Number(count) !== expected.total || !(Math.abs(bytes - expected.bytes) <= 60)) {
+    throw new Error(`${label}: delivered ${count} records (${mb} MiB), expected ${expected.total} (${(expected.bytes / 1024 / 1024).toFixed(4)} MiB)`);
+  }
+  const committed = await committedOffsets(group, topic);
+  const wrong = committed.findIndex((offset, p) => offset !== expected.perPartition[p]);
+  if (wrong >= 0) throw new Error(`${label}: committed offset ${committed[wrong]} on partition ${wrong}, expected ${expected.perPartition[wrong]}`);
+  const endedAt = Date.parse(end!);
+  const startedAt = endedAt - Number(fetchMs);
+  if (!Number.isFinite(startedAt) || !(Number(fetchMs) > 0)) throw new Error(`${label}: cannot read its times: ${line}`);
+  return {
+    seconds: Number(fetchMs) / 1000,
+    cpu: sampledAt(samples, endedAt, 1) - sampledAt(samples, startedAt, 1),
+    brokerCpu: sampledAt(samples, endedAt, 2) - sampledAt(samples, startedAt, 2),
+  };
+}
+
+/** A client of a section: one timed read of `topic`. */
+interface Client {
+  label: string;
+  measure: (label: string, topic: string, expected: Expected) => Promise<Measurement>;
+  /** Whether a warm-up pass comes first (not for a tool that starts a new JVM every run). */
+  warmUp: boolean;
+}
+
+const inProcess = (label: string, consume: Consume): Client => ({ label, warmUp: true, measure: (l, topic, expected) => run(l, consume, topic, expected) });
+
+interface Section {
+  /** Printed before the workload's name; WORKLOAD selects sections by "<prefix><workload name>". */
+  prefix: string;
+  /** Printed when the section starts. */
+  about?: string;
+  clients: Client[];
+  peers: Record<string, string[]>;
+  /** Whether the section reads this workload. */
+  reads: (workload: Workload) => boolean;
+}
+
+const SECTIONS: Section[] = [
+  {
+    prefix: "",
+    reads: () => true,
+    clients: [
+      inProcess("tributary", tributary()),
+      // Not in the ratios: what fewer, bigger fetches change (platformatic's default is 50 MiB).
+      inProcess("tributary 8 MiB/partition", tributary(8 << 20)),
+      inProcess("kafkajs", kafkajsConsume),
+      inProcess("platformatic", platformaticConsume),
+    ],
+    peers: { kafkajs: ["kafkajs"], platformatic: ["platformatic"] },
+  },
+  {
+    prefix: "group ",
+    about: "consumer-group members, each in a fresh group from \"earliest\"; tributary group timed from its \"assigned\" event; " +
+      "java: Kafka's ConsumerPerformance, a new JVM per run (no warm-up), its own fetch.time.ms",
+    reads: (workload) => workload.valueBytes === 100,
+    clients: [
+      inProcess("tributary group", tributaryGroup),
+      inProcess("kafkajs", kafkajsConsume),
+      inProcess("platformatic", platformaticConsume),
+      { label: "java ConsumerPerformance", warmUp: false, measure: javaConsume },
+    ],
+    peers: { kafkajs: ["kafkajs"], platformatic: ["platformatic"], java: ["java ConsumerPerformance"] },
+  },
 ];
+
+const CPU_PROFILE = (process.env.CPU_PROFILE ?? "").split(",").filter(Boolean);
+let profileSerial = 0;
+
+/** Runs `work`, under the V8 CPU profiler when CPU_PROFILE names `label`. */
+async function profiled<T>(label: string, work: () => Promise<T>): Promise<T> {
+  if (!CPU_PROFILE.includes(label)) return work();
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  try {
+    return await work();
+  } finally {
+    const { profile } = await session.post("Profiler.stop");
+    const file = join(tmpdir(), `consume-${label.replaceAll(/\W+/g, "-")}-${process.pid}-${profileSerial++}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    console.log(`  CPU profile: ${file}`);
+  }
+}
 
 /** Writes the first `count` records of the dataset to `topic` with Tributary's producer (untimed set-up). */
 async function fill(topic: string, workload: Workload, data: Dataset, count: number): Promise<Expected> {
@@ -211,6 +395,8 @@ async function run(label: string, consume: Consume, topic: string, expected: Exp
 }
 
 async function bench(workload: Workload): Promise<void> {
+  const sections = SECTIONS.filter((section) => section.reads(workload) && workloadSelected(`${section.prefix}${workload.name}`));
+  if (sections.length === 0) return;
   const [topic, warmTopic] = await createTopics("bench-consume", 2);
   try {
     // The records are not kept: the consumers should not pay for marking them in every GC.
@@ -222,24 +408,27 @@ async function bench(workload: Workload): Promise<void> {
         warmExpected: await fill(warmTopic!, workload, data, Math.min(workload.count, warmCount)),
       };
     })();
-    const clients = CLIENTS.filter(([label]) => selected(label));
-    for (const [label, consume] of clients) await run(label, consume, warmTopic!, warmExpected);
-    const seconds: number[][] = clients.map(() => []);
-    const cpu: number[][] = clients.map(() => []);
-    const brokerCpu: number[][] = clients.map(() => []);
-    for (let round = 0; round < RUNS; round++) {
-      for (let k = 0; k < clients.length; k++) {
-        const which = (k + round) % clients.length;
-        const [label, consume] = clients[which]!;
-        const m = await run(label, consume, topic!, expected);
-        seconds[which]!.push(m.seconds);
-        cpu[which]!.push(m.cpu);
-        brokerCpu[which]!.push(m.brokerCpu);
-        console.log(`  run ${round + 1}: ${label} ${m.seconds.toFixed(2)} s (CPU ${m.cpu.toFixed(2)} s, broker CPU ${m.brokerCpu.toFixed(1)} s)`);
+    for (const section of sections) {
+      const clients = section.clients.filter(({ label }) => selected(label));
+      if (section.about) console.log(`\n${section.prefix}${workload.name}: ${section.about}`);
+      for (const { label, measure, warmUp } of clients) if (warmUp) await measure(label, warmTopic!, warmExpected);
+      const seconds: number[][] = clients.map(() => []);
+      const cpu: number[][] = clients.map(() => []);
+      const brokerCpu: number[][] = clients.map(() => []);
+      for (let round = 0; round < RUNS; round++) {
+        for (let k = 0; k < clients.length; k++) {
+          const which = (k + round) % clients.length;
+          const { label, measure } = clients[which]!;
+          const m = await profiled(label, () => measure(label, topic!, expected));
+          seconds[which]!.push(m.seconds);
+          cpu[which]!.push(m.cpu);
+          brokerCpu[which]!.push(m.brokerCpu);
+          console.log(`  run ${round + 1}: ${label} ${m.seconds.toFixed(2)} s (CPU ${m.cpu.toFixed(2)} s, broker CPU ${m.brokerCpu.toFixed(1)} s)`);
+        }
       }
+      const rows: Measured[] = clients.map(({ label }, i) => ({ client: label, seconds: seconds[i]!, cpu: cpu[i]!, brokerCpu: brokerCpu[i]! }));
+      printTable({ ...workload, name: `${section.prefix}${workload.name}` }, expected.bytes, rows, section.peers);
     }
-    const rows: Measured[] = clients.map(([label], i) => ({ client: label, seconds: seconds[i]!, cpu: cpu[i]!, brokerCpu: brokerCpu[i]! }));
-    printTable(workload, expected.bytes, rows, { kafkajs: ["kafkajs"], platformatic: ["platformatic"] });
   } finally {
     await deleteTopics([topic!, warmTopic!]);
   }
@@ -251,7 +440,7 @@ async function main(): Promise<void> {
   console.log(`kafkajs ${versionOf("kafkajs")} (lz4: @2l/kafkajs-lz4 ${versionOf("@2l/kafkajs-lz4")}), @platformatic/kafka ${versionOf("@platformatic/kafka")}`);
   console.log(`each client reads the whole topic from offset 0; timed from its first Fetch to its last record; median of ${RUNS} runs after a warm-up`);
   console.log("MB/s: 10^6 bytes of keys+values per second; CPU: this process's user+system time over the same span; broker: the broker JVM's");
-  for (const workload of WORKLOADS) await bench(workload);
+  for (const workload of ALL_WORKLOADS) await bench(workload);
 }
 
 await main();

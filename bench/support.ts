@@ -9,7 +9,7 @@
  *   RUNS        timed runs per client and workload; the table shows the median (default 3)
  *   CHUNK       messages per send call (default 1,000)
  *   INFLIGHT    send calls in flight per client (default 100)
- *   WORKLOAD    only the workloads whose name contains this substring
+ *   WORKLOAD    only the workloads (bench:consume: and sections, e.g. "group") whose name contains this substring
  *   CLIENTS     only the clients whose label contains one of these comma-separated substrings
  */
 import { readFileSync } from "node:fs";
@@ -116,10 +116,19 @@ export interface Workload {
   compression: CompressionCodec;
 }
 
-export const WORKLOADS = ([
+/** Both workloads, whatever WORKLOAD says. */
+export const ALL_WORKLOADS = [
   { name: "100 B none", count: envNumber("COUNT", 1_000_000), valueBytes: 100, compression: "none" },
   { name: "1 KiB lz4", count: envNumber("COUNT_1K", 100_000), valueBytes: 1024, compression: "lz4" },
-] satisfies Workload[] as Workload[]).filter((w) => w.name.includes(process.env.WORKLOAD ?? ""));
+] satisfies Workload[] as Workload[];
+
+/** Whether a workload (or a bench section) named `name` passes the WORKLOAD filter. */
+export function workloadSelected(name: string): boolean {
+  return name.includes(process.env.WORKLOAD ?? "");
+}
+
+/** The workloads that pass the WORKLOAD filter. */
+export const WORKLOADS = ALL_WORKLOADS.filter((w) => workloadSelected(w.name));
 
 /** One workload's records, the same bytes for every client: keys and values as Buffers (no serialiser work timed). */
 export interface Dataset {
@@ -181,6 +190,21 @@ export async function endOffsets(topic: string): Promise<number[]> {
       ends[o.partition] = o.offset;
     }
     return ends;
+  } finally {
+    client.close();
+  }
+}
+
+/** The offsets `groupId` committed for each partition of `topic` (-1: none; throws on any partition's error). */
+export async function committedOffsets(groupId: string, topic: string): Promise<number[]> {
+  const client = admin();
+  try {
+    const committed = new Array<number>(PARTITIONS).fill(-1);
+    for (const c of await client.fetchGroupOffsets(groupId, [topic])) {
+      if (c.error) throw c.error;
+      committed[c.partition] = c.offset;
+    }
+    return committed;
   } finally {
     client.close();
   }
@@ -248,7 +272,15 @@ export async function deleteTopics(topics: string[]): Promise<void> {
  */
 export function brokerCpuSeconds(): number {
   try {
-    const pid = readFileSync(new URL("../.kafka/run/single.pid", import.meta.url), "utf8").trim();
+    return processCpuSeconds(Number(readFileSync(new URL("../.kafka/run/single.pid", import.meta.url), "utf8").trim()));
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU seconds (user + system, all threads) process `pid` has used so far, from /proc (Linux), or NaN. */
+export function processCpuSeconds(pid: number): number {
+  try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
@@ -357,6 +389,6 @@ export function printTable(workload: Workload, bytes: number, rows: Measured[], 
     const candidates = rows.filter((r) => clients.includes(r.client));
     if (candidates.length === 0) continue;
     const best = candidates.reduce((a, b) => (rate(a) >= rate(b) ? a : b));
-    console.log(`tributary ÷ ${label}: ${(rate(tributary) / rate(best)).toFixed(2)}x   (against ${best.client})`);
+    console.log(`${tributary.client} ÷ ${label}: ${(rate(tributary) / rate(best)).toFixed(2)}x   (against ${best.client})`);
   }
 }
