@@ -1,6 +1,12 @@
 /**
  * Encoding a v2 record batch for the producer with the WebAssembly core: record bytes, varints,
  * compression and CRC-32C all happen in one call.
+ *
+ * The JavaScript side only lays the records out for the core: a table of f64s (batch parameters,
+ * then one row per record, then one row per header) followed by the keys, values and header
+ * bytes. It runs once per record of every batch a producer sends, so it allocates nothing per
+ * record: indexed stores into the table, offsets in locals, and no header list for the (usual)
+ * records without headers.
  */
 import { maxByteLength, writeBytes } from "../core/bytes.ts";
 import { core } from "../core/instance.ts";
@@ -33,94 +39,130 @@ export interface BatchOptions {
   baseSequence?: number;
   transactional?: boolean;
   partitionLeaderEpoch?: number;
+  /**
+   * The records' timestamps, index for index, used instead of each record's `timestamp` (the
+   * producer resolves defaults when a record is sent, and keeps the caller's record objects).
+   */
+  timestamps?: ArrayLike<number>;
 }
 
+/** Table layout shared with `wasm/src/lib.rs` (`tributary_encode_batch`). */
 const PARAMS = 7;
 const RECORD_FIELDS = 7;
 const HEADER_FIELDS = 4;
 
 /** Encodes `records` as one record batch (offset deltas 0…n-1) and returns its bytes. */
 export function encodeRecordBatch(records: ReadonlyArray<RecordInput>, options: BatchOptions = {}): Uint8Array {
+  return encodeRecordBatchInto(records, options, (length) => new Uint8Array(length));
+}
+
+/**
+ * `encodeRecordBatch`, copying the batch out of the core's memory into `allocate(length)` (which
+ * must return exactly `length` bytes): the producer keeps its batches in shared slabs.
+ */
+export function encodeRecordBatchInto(
+  records: ReadonlyArray<RecordInput>,
+  options: BatchOptions,
+  allocate: (length: number) => Uint8Array,
+): Uint8Array {
   const codec = COMPRESSION_CODECS.indexOf(options.compression ?? "none");
   if (codec < 0) throw new RangeError(`unknown compression "${options.compression}": use one of ${COMPRESSION_CODECS.join(", ")}`);
-  const now = Date.now();
-  const headerLists = records.map((record) => headerList(record.headers));
-  const headerCount = headerLists.reduce((sum, list) => sum + list.length, 0);
+  const count = records.length;
 
+  // Pass 1: room needed, argument checks, and header lists for the records that have headers.
   let dataCapacity = 0;
-  const reserve = (bytes: Bytes | null | undefined) => {
-    if (bytes == null) return;
-    if (typeof bytes === "string" || bytes instanceof Uint8Array) dataCapacity += maxByteLength(bytes);
-    else throw new TypeError(`record keys, values and header values must be Uint8Array, string or null, got ${typeof bytes}`);
-  };
-  records.forEach((record, i) => {
-    reserve(record.key);
-    reserve(record.value);
-    for (const header of headerLists[i]!) {
-      reserve(header.key);
-      reserve(header.value);
-    }
-  });
+  let headerCount = 0;
+  let headerLists: Array<HeaderInput[] | undefined> | undefined;
+  for (let i = 0; i < count; i++) {
+    const record = records[i]!;
+    dataCapacity += capacityOf(record.key) + capacityOf(record.value);
+    if (record.headers === undefined) continue;
+    const list = headerList(record.headers);
+    (headerLists ??= new Array<HeaderInput[] | undefined>(count))[i] = list;
+    headerCount += list.length;
+    for (const header of list) dataCapacity += capacityOf(header.key) + capacityOf(header.value);
+  }
 
+  // Pass 2: the table and the data region, in one scratch allocation.
   const c = core();
-  const tableBytes = 8 * (PARAMS + RECORD_FIELDS * records.length + HEADER_FIELDS * headerCount);
-  const base = c.scratch(tableBytes + dataCapacity);
+  const recordsAt = PARAMS;
+  const headersAt = PARAMS + RECORD_FIELDS * count;
+  const tableLength = headersAt + HEADER_FIELDS * headerCount;
+  const base = c.scratch(8 * tableLength + dataCapacity);
   const memory = c.bytes();
-  const table = new Float64Array(memory.buffer, base, tableBytes / 8);
-  const dataAt = base + tableBytes;
-  let dataLength = 0;
-  /** Writes bytes into the data region; returns [at, length] with length -1 for null. */
-  const put = (bytes: Bytes | null | undefined): [number, number] => {
-    if (bytes == null) return [0, -1];
-    const at = dataLength;
-    dataLength += writeBytes(memory, dataAt + at, bytes);
-    return [at, dataLength - at];
-  };
+  const table = new Float64Array(memory.buffer, base, tableLength);
+  const dataAt = base + 8 * tableLength;
+  writeParams(table, options, codec);
 
-  table.set([
-    options.baseOffset ?? 0,
-    options.partitionLeaderEpoch ?? -1,
-    codec,
-    options.transactional ? 1 : 0,
-    options.producerId ?? -1,
-    options.producerEpoch ?? -1,
-    options.baseSequence ?? -1,
-  ]);
-  let row = PARAMS;
-  let headerRow = PARAMS + RECORD_FIELDS * records.length;
+  const timestamps = options.timestamps;
+  const now = Date.now();
+  let row = recordsAt;
+  let headerRow = headersAt;
   let nextHeader = 0;
-  records.forEach((record, i) => {
-    const [keyAt, keyLength] = put(record.key);
-    const [valueAt, valueLength] = put(record.value);
-    const headers = headerLists[i]!;
-    table.set([record.timestamp ?? now, keyAt, keyLength, valueAt, valueLength, nextHeader, headers.length], row);
+  let dataLength = 0;
+  for (let i = 0; i < count; i++) {
+    const record = records[i]!;
+    table[row] = timestamps !== undefined ? timestamps[i]! : record.timestamp ?? now;
+    dataLength = putField(table, row + 1, memory, dataAt, dataLength, record.key);
+    dataLength = putField(table, row + 3, memory, dataAt, dataLength, record.value);
+    const headers = headerLists?.[i];
+    table[row + 5] = nextHeader;
+    table[row + 6] = headers === undefined ? 0 : headers.length;
     row += RECORD_FIELDS;
+    if (headers === undefined) continue;
     for (const header of headers) {
-      const [hKeyAt, hKeyLength] = put(header.key);
-      const [hValueAt, hValueLength] = put(header.value);
-      table.set([hKeyAt, hKeyLength, hValueAt, hValueLength], headerRow);
+      dataLength = putField(table, headerRow, memory, dataAt, dataLength, header.key);
+      dataLength = putField(table, headerRow + 2, memory, dataAt, dataLength, header.value);
       headerRow += HEADER_FIELDS;
       nextHeader++;
     }
-  });
+  }
 
   const resultAt = c.guard("encodeRecordBatch", () =>
-    c.exports.tributary_encode_batch(
-      base,
-      base + 8 * PARAMS,
-      records.length,
-      base + 8 * (PARAMS + RECORD_FIELDS * records.length),
-      headerCount,
-      dataAt,
-      dataLength,
-    ));
-  const [status, batchAt, batchLength] = new Float64Array(c.bytes().buffer, resultAt, 3);
-  if (status !== 0) throw new TributaryError(`the core refused the batch layout (status ${status})`);
-  return c.bytes().slice(batchAt!, batchAt! + batchLength!);
+    c.exports.tributary_encode_batch(base, base + 8 * recordsAt, count, base + 8 * headersAt, headerCount, dataAt, dataLength));
+  const result = new Float64Array(c.bytes().buffer, resultAt, 3);
+  if (result[0] !== 0) throw new TributaryError(`the core refused the batch layout (status ${result[0]})`);
+  const at = result[1]!;
+  const length = result[2]!;
+  const out = allocate(length);
+  out.set(c.bytes().subarray(at, at + length));
+  return out;
 }
 
-function headerList(headers: RecordInput["headers"]): HeaderInput[] {
-  if (headers === undefined) return [];
+function writeParams(table: Float64Array, options: BatchOptions, codec: number): void {
+  table[0] = options.baseOffset ?? 0;
+  table[1] = options.partitionLeaderEpoch ?? -1;
+  table[2] = codec;
+  table[3] = options.transactional ? 1 : 0;
+  table[4] = options.producerId ?? -1;
+  table[5] = options.producerEpoch ?? -1;
+  table[6] = options.baseSequence ?? -1;
+}
+
+/** Room `bytes` needs in the data region; rejects anything but bytes, a string or null. */
+function capacityOf(bytes: Bytes | null | undefined): number {
+  if (bytes == null) return 0;
+  if (typeof bytes === "string" || bytes instanceof Uint8Array) return maxByteLength(bytes);
+  throw new TypeError(`record keys, values and header values must be Uint8Array, string or null, got ${typeof bytes}`);
+}
+
+/**
+ * Copies `bytes` to the data region at `dataLength` and stores `[offset, length]` (length -1 for
+ * null) at `table[index]`; returns the data region's new length.
+ */
+function putField(table: Float64Array, index: number, memory: Uint8Array, dataAt: number, dataLength: number, bytes: Bytes | null | undefined): number {
+  if (bytes == null) {
+    table[index] = 0;
+    table[index + 1] = -1;
+    return dataLength;
+  }
+  const written = writeBytes(memory, dataAt + dataLength, bytes);
+  table[index] = dataLength;
+  table[index + 1] = written;
+  return dataLength + written;
+}
+
+function headerList(headers: NonNullable<RecordInput["headers"]>): HeaderInput[] {
   if (Array.isArray(headers)) return headers;
   return Object.entries(headers).flatMap(([key, value]) =>
     Array.isArray(value) ? value.map((one) => ({ key, value: one })) : [{ key, value: value as Bytes | null }]);

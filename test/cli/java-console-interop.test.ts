@@ -21,12 +21,11 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { partitionForKey } from "../../src/entry/node.ts";
-import { KAFKA_SCRIPT, REPO_ROOT, SINGLE_BROKER } from "../support/kafka.ts";
+import { brokerLogDir, KAFKA_SCRIPT, REPO_ROOT, SINGLE_BROKER } from "../support/kafka.ts";
 import { randomBytes, seededRandom } from "../support/random.ts";
 
 const CLI = join(REPO_ROOT, "dist/cli/main.js");
 const BROKERS = `${SINGLE_BROKER.host}:${SINGLE_BROKER.port}`;
-const KAFKA_HOME = process.env.TRIBUTARY_KAFKA_HOME ?? join(REPO_ROOT, ".kafka");
 const RUN = `tributary-java-console-${Date.now()}`;
 const CODECS = ["none", "gzip", "snappy", "lz4", "zstd"] as const;
 type Codec = (typeof CODECS)[number];
@@ -301,7 +300,9 @@ function unescapeKafkaBytes(text: string): Buffer {
 
 /** The codec of every batch in each log segment, from Kafka's DumpLogSegments (read-only). */
 async function batchCodecs(topics: readonly string[]): Promise<Map<string, string[]>> {
-  const files = topics.flatMap((topic) => Array.from({ length: PARTITIONS }, (_, p) => join(KAFKA_HOME, "data/single", `${topic}-${p}`, "00000000000000000000.log")));
+  // The running broker's own log directory (it may have been started from another checkout).
+  const logDir = await brokerLogDir();
+  const files = topics.flatMap((topic) => Array.from({ length: PARTITIONS }, (_, p) => join(logDir, `${topic}-${p}`, "00000000000000000000.log")));
   const dumped = expectSuccess(await tool("kafka.tools.DumpLogSegments", ["--files", files.join(",")]), "DumpLogSegments").stdout.toString();
   const codecs = new Map<string, string[]>(topics.map((t) => [t, []]));
   let current: string | undefined;

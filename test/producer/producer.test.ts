@@ -114,6 +114,48 @@ describe.sequential("producer (single broker)", () => {
     expect(Buffer.compare(records[2]!.value!, big)).toBe(0); // (toEqual on 1 MB is slow)
   });
 
+  it("many concurrent sends through small batches (encoded batches share reused slabs): every record exact, metadata per message", async () => {
+    // ~13 MB of encoded batches, several 4 MiB slabs' worth, 40 sends in flight at a time: a slab
+    // reused while one of its batches was still needed would corrupt or lose records.
+    const topic = await newTopic("slabs", 4);
+    const p = producer({ batchBytes: 48 << 10, lingerMs: 1 });
+    const value = (n: number) => `value-${n}-${"abcdefghij".repeat(20 + (n % 40))}`;
+    const sends: Promise<Awaited<ReturnType<Producer["send"]>>>[] = [];
+    const perSend = 250;
+    for (let round = 0; round < 3; round++) {
+      const from = sends.length;
+      for (let s = 0; s < 40; s++) {
+        const first = (from + s) * perSend;
+        sends.push(p.send({ topic, messages: Array.from({ length: perSend }, (_, i) => ({
+          key: `k${first + i}`, value: value(first + i), timestamp: 1_700_000_000_000 + first + i,
+        })) }));
+      }
+      await Promise.all(sends.slice(from));
+    }
+    const results = (await Promise.all(sends)).flat();
+    expect(results).toHaveLength(120 * perSend);
+    results.forEach((m, n) => {
+      expect(m.topic).toBe(topic);
+      expect(m.partition).toBe(partitionForKey(`k${n}`, 4));
+      expect(m.timestamp).toBe(1_700_000_000_000 + n);
+    });
+    let total = 0;
+    for (let part = 0; part < 4; part++) {
+      const { records } = await readPartition(admin.cluster, topic, part);
+      total += records.length;
+      const mine = results.map((m, n) => ({ ...m, n })).filter((m) => m.partition === part);
+      expect(records.map((r) => r.offset)).toEqual(mine.map((m) => m.offset));
+      records.forEach((r, i) => {
+        const n = mine[i]!.n;
+        expect(text(r.key)).toBe(`k${n}`);
+        expect(text(r.value)).toBe(value(n));
+        expect(r.timestamp).toBe(1_700_000_000_000 + n);
+      });
+    }
+    expect(total).toBe(120 * perSend);
+    expect(p.stats.batches).toBeGreaterThan(200);
+  }, 60_000);
+
   it("keyed records land where Kafka's Java producer puts them (200 keys, 12 partitions)", async () => {
     const topic = await newTopic("keys", 12);
     const keys = Array.from({ length: 200 }, (_, i) => `key-${i}-${(i * 7919).toString(36)}`);

@@ -1,14 +1,28 @@
 /**
  * Primitive encoders for the Kafka wire protocol: big-endian integers, unsigned varints, classic
  * and compact (flexible-version) strings, bytes and array lengths, UUIDs. The buffer grows as needed.
+ *
+ * Large byte fields (a Produce request's record batches) are not copied into the buffer: the
+ * writer keeps a reference and copies them once, into the finished message, in `finish()`.
+ * Copying them in, growing the buffer by doubling around them and copying the result out again
+ * cost three copies of every batch. Callers must not change such bytes before `finish()`.
  */
 const utf8 = new TextEncoder();
 const TWO_32 = 2 ** 32;
 
+/** Byte fields at least this long are referenced until `finish()` rather than copied in. */
+const REFERENCE_BYTES = 4096;
+
 export class Writer {
   private buf: Uint8Array;
   private view: DataView;
-  pos = 0;
+  /** Write position in `buf` (not the bytes written so far: see `size`). */
+  private pos = 0;
+  /** Finished pieces, in order: slices of earlier buffers' contents and referenced byte fields. */
+  private readonly parts: Uint8Array[] = [];
+  private partsLength = 0;
+  /** Where the part of `buf` not yet in `parts` starts. */
+  private partStart = 0;
 
   constructor(capacity = 256) {
     this.buf = new Uint8Array(capacity);
@@ -17,17 +31,34 @@ export class Writer {
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
+    // Only the part not yet in `parts` moves to the new buffer (the parts keep the old one).
+    const used = this.pos - this.partStart;
     let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
+    while (size < used + n) size *= 2;
     const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
+    next.set(this.buf.subarray(this.partStart, this.pos));
     this.buf = next;
     this.view = new DataView(next.buffer);
+    this.pos = used;
+    this.partStart = 0;
+  }
+
+  /** Bytes written so far. */
+  get size(): number {
+    return this.partsLength + this.pos - this.partStart;
   }
 
   /** The bytes written so far (a copy). */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+    if (this.parts.length === 0) return this.buf.slice(0, this.pos);
+    const out = new Uint8Array(this.size);
+    let at = 0;
+    for (const part of this.parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    out.set(this.buf.subarray(this.partStart, this.pos), at);
+    return out;
   }
 
   int8(v: number): void {
@@ -80,9 +111,21 @@ export class Writer {
     this.buf[this.pos++] = v;
   }
   raw(bytes: Uint8Array): void {
+    if (bytes.length >= REFERENCE_BYTES) return this.reference(bytes);
     this.ensure(bytes.length);
     this.buf.set(bytes, this.pos);
     this.pos += bytes.length;
+  }
+
+  /** Appends `bytes` as a part of its own; what follows is written on in `buf`. */
+  private reference(bytes: Uint8Array): void {
+    if (this.pos > this.partStart) {
+      this.parts.push(this.buf.subarray(this.partStart, this.pos));
+      this.partsLength += this.pos - this.partStart;
+      this.partStart = this.pos;
+    }
+    this.parts.push(bytes);
+    this.partsLength += bytes.length;
   }
 
   /** A length prefix: int16/int32 in classic versions, unsigned varint N+1 in compact ones. */
@@ -115,7 +158,7 @@ export class Writer {
     const inner = new Writer(32);
     write(inner);
     this.uvarint(tag);
-    this.uvarint(inner.pos);
-    this.raw(inner.buf.subarray(0, inner.pos));
+    this.uvarint(inner.size);
+    this.raw(inner.finish());
   }
 }
