@@ -2,7 +2,7 @@
  * The partition consumer (assign mode): the application names the partitions it reads, and where.
  *
  * - One Fetch request per leader broker at a time, covering every assigned partition it leads that
- *   is fetchable (not paused, its position known, its previous batch handled), on the cluster's
+ *   is fetchable (not paused, its position known, no batch of it buffered), on the cluster's
  *   "fetch" connection; ListOffsets (resets, seeks) travel on the "admin" connection so they never
  *   wait behind a long-polling Fetch.
  * - Records are decoded with one `decodeRecordBatches` call per partition per response. Positions
@@ -14,10 +14,20 @@
  * - read_committed: the broker answers up to the last stable offset and lists the aborted
  *   transactions of the range; a transactional batch whose producer has an aborted transaction
  *   starting at or before it is dropped, until that producer's ABORT marker.
- * - Per-partition backpressure: a partition is not fetched again until its delivered batch is
- *   handled (the iterator asks for the next one, or the `eachBatch` handler settles). A broker's
- *   next Fetch waits up to 100 ms for such a partition, so that a long poll of its idle partitions
- *   does not hold the busy one back for `maxWaitMs` after every batch.
+ * - Fetch-ahead with per-partition backpressure: while a partition's delivered batch is being
+ *   handled (until the iterator asks for the next one, or the `eachBatch` handler settles), the
+ *   partition is fetched once more and that answer is buffered, not delivered: at most one
+ *   undelivered batch (and at most `partitionMaxBytes` of it, more only for a batch bigger than
+ *   that, KIP-74) per partition. It is delivered when the batch before it is handled, and the
+ *   partition is not fetched again before then. So fetching overlaps handling, and a slow handler
+ *   holds at most one batch of its partition in memory. A broker's next Fetch waits up to 100 ms
+ *   for a partition blocked by its buffered batch, so that a long poll of its idle partitions does
+ *   not hold the busy one back for `maxWaitMs` after every batch. A buffered batch is dropped when
+ *   its partition is moved (seek, assign with an offset, a failed `eachBatch` handler) or
+ *   unassigned; while the partition is paused it is kept, and delivered after `resume`.
+ *   `position()` is the next offset to fetch: past the buffered batch, when there is one. Errors of
+ *   a partition (corrupt batch, out of range with "error", …) found while its batch is handled are
+ *   buffered the same way, so they surface after the records before them.
  * - Errors: OFFSET_OUT_OF_RANGE follows `offsetResetPolicy` ("error": `OffsetOutOfRangeError`);
  *   leadership/metadata errors refresh metadata and continue after a backoff; a corrupt batch
  *   delivers the records before it, then surfaces `CorruptRecordError` (topic and partition set) and
@@ -69,7 +79,7 @@ export interface ConsumerBatch {
   highWatermark: number;
   lastStableOffset: number;
   logStartOffset: number;
-  /** The partition's position after this batch (the next offset fetched). */
+  /** The partition's position after this batch (where the fetch after it starts; commit this). */
   nextOffset: number;
 }
 
@@ -94,7 +104,11 @@ export interface Consumer {
   pause(partitions: readonly TopicPartition[]): void;
   resume(partitions: readonly TopicPartition[]): void;
   paused(): TopicPartition[];
-  /** The next offset to fetch, or undefined while it is being resolved (or not assigned). */
+  /**
+   * The next offset to fetch, or undefined while it is being resolved (or not assigned). With a
+   * batch fetched ahead and not delivered yet (see `stats.bufferedBatches`), it is past that batch:
+   * use a delivered batch's `nextOffset` for what was handled.
+   */
   position(tp: TopicPartition): number | undefined;
   /** Batches as they arrive; one reader at a time. Errors (corrupt batch, out of range with "error") are thrown. */
   batches(): AsyncIterableIterator<ConsumerBatch>;
@@ -103,8 +117,26 @@ export interface Consumer {
   /** Calls `eachBatch` per batch until `close()`; rejects with the first error (the partition is paused). */
   run(options: EachBatchOptions): Promise<void>;
   /** Stats for tests and monitoring. */
-  readonly stats: { fetchRequests: number; fetchErrors: number };
+  readonly stats: ConsumerStats;
   close(): Promise<void>;
+}
+
+export interface ConsumerStats {
+  fetchRequests: number;
+  fetchErrors: number;
+  /** Batches fetched while their partition's previous batch was being handled, so far. */
+  fetchedAhead: number;
+  /** Batches fetched ahead and not delivered yet (at most one per partition). */
+  readonly bufferedBatches: number;
+  /** Records in those batches. */
+  readonly bufferedRecords: number;
+}
+
+/** A partition's answers fetched while its batch is handled, delivered after it. */
+interface Ahead {
+  generation: number;
+  /** At most one batch, then errors (a corrupt batch after the records before it). */
+  items: Item[];
 }
 
 interface PartitionState {
@@ -115,9 +147,12 @@ interface PartitionState {
   reset: Exclude<SeekTarget, number> | null;
   resolving: boolean;
   paused: boolean;
+  /** Its delivered batch is being handled (taken and not yet released). */
   busy: boolean;
-  /** Date.now() when its last batch was handed out (while busy). */
-  busySince: number;
+  /** Fetched while busy, waiting for the busy batch to be handled; blocks further fetches. */
+  ahead: Ahead | null;
+  /** Date.now() when `ahead` was buffered. */
+  blockedSince: number;
   inFlight: boolean;
   /** Bumped by seek/assign: fetch answers sent before are dropped. */
   generation: number;
@@ -126,17 +161,16 @@ interface PartitionState {
   backoff: Backoff;
 }
 
-type Item =
-  | { kind: "batch"; state: PartitionState; generation: number; fetchOffset: number; batch: ConsumerBatch }
-  | { kind: "error"; error: TributaryError };
+type BatchItem = { kind: "batch"; state: PartitionState; generation: number; fetchOffset: number; count: number; batch: ConsumerBatch };
+type Item = BatchItem | { kind: "error"; error: TributaryError };
 
 /** Fetch error codes answered by refreshing metadata and fetching again. */
 const REFRESH_CODES = new Set([3, 5, 6, 9, 56, 74, 75, 100, 101]);
 const OFFSET_OUT_OF_RANGE = 1;
 /**
- * How long a broker's next Fetch waits for its partitions whose batch is being handled. Without
- * it, a Fetch of only the idle partitions would long-poll (`maxWaitMs`) while the busy partition,
- * released a moment later, waits behind it: one stall per batch.
+ * How long a broker's next Fetch waits for its partitions blocked by a buffered batch. Without it,
+ * a Fetch of only the idle partitions would long-poll (`maxWaitMs`) while the busy partition,
+ * unblocked a moment later, waits behind it: one stall per batch.
  */
 const BUSY_GRACE_MS = 100;
 const MiB = 1024 * 1024;
@@ -147,7 +181,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
 
 class PartitionConsumer implements Consumer {
   readonly cluster: Cluster;
-  readonly stats = { fetchRequests: 0, fetchErrors: 0 };
+  readonly stats: ConsumerStats;
   private readonly isolation: 0 | 1;
   private readonly minBytes: number;
   private readonly maxBytes: number;
@@ -172,6 +206,21 @@ class PartitionConsumer implements Consumer {
 
   constructor(options: ConsumerOptions) {
     this.cluster = new Cluster(options);
+    const states = this.states;
+    const buffered = (count: (items: Item[]) => number) => {
+      let n = 0;
+      for (const s of states.values()) if (s.ahead && s.ahead.generation === s.generation) n += count(s.ahead.items);
+      return n;
+    };
+    this.stats = {
+      fetchRequests: 0, fetchErrors: 0, fetchedAhead: 0,
+      get bufferedBatches() {
+        return buffered((items) => items.filter((i) => i.kind === "batch").length);
+      },
+      get bufferedRecords() {
+        return buffered((items) => items.reduce((n, i) => n + (i.kind === "batch" ? i.count : 0), 0));
+      },
+    };
     this.isolation = (options.isolationLevel ?? "read_uncommitted") === "read_committed" ? 1 : 0;
     this.minBytes = options.minBytes ?? 1;
     this.maxBytes = options.maxBytes ?? 50 * MiB;
@@ -196,13 +245,18 @@ class PartitionConsumer implements Consumer {
         state.position = a.offset;
         state.reset = null;
         state.generation++;
+        state.ahead = null;
       } else if (state.position === null && state.reset === null) {
         if (this.resetPolicy === "error") throw new TypeError(`no offset for ${key} and offsetResetPolicy is "error": give one`);
         state.reset = this.resetPolicy;
       }
       next.set(key, state);
     }
-    for (const [key, state] of this.states) if (!next.has(key)) state.generation++;
+    for (const [key, state] of this.states) {
+      if (next.has(key)) continue;
+      state.generation++;
+      state.ahead = null;
+    }
     this.states.clear();
     for (const [key, state] of next) this.states.set(key, state);
     this.wake();
@@ -216,6 +270,7 @@ class PartitionConsumer implements Consumer {
     this.assertOpen();
     const state = this.stateOf(tp);
     state.generation++;
+    state.ahead = null;
     const generation = state.generation;
     if (typeof target === "number") {
       if (!(Number.isSafeInteger(target) && target >= 0)) throw new RangeError(`bad offset ${target}`);
@@ -251,6 +306,7 @@ class PartitionConsumer implements Consumer {
       const state = this.stateOf(tp);
       state.paused = false;
       state.retryAt = 0;
+      this.flushAhead(state); // a batch buffered before the pause
     }
     this.wake();
   }
@@ -309,6 +365,7 @@ class PartitionConsumer implements Consumer {
           if (this.isCurrent(item)) {
             item.state.position = item.fetchOffset;
             item.state.generation++;
+            item.state.ahead = null;
             item.state.paused = true;
           }
           failure ??= error;
@@ -340,7 +397,7 @@ class PartitionConsumer implements Consumer {
   private newState(topic: string, partition: number): PartitionState {
     return {
       topic, partition, key: tpKey({ topic, partition }), position: null, reset: null, resolving: false, paused: false,
-      busy: false, busySince: 0, inFlight: false, generation: 0, fetchBytes: this.partitionMaxBytes, retryAt: 0,
+      busy: false, ahead: null, blockedSince: 0, inFlight: false, generation: 0, fetchBytes: this.partitionMaxBytes, retryAt: 0,
       backoff: new Backoff({ initialMs: 100, maxMs: 2_000 }),
     };
   }
@@ -390,14 +447,58 @@ class PartitionConsumer implements Consumer {
     return this.connecting;
   }
 
-  private release(item: Extract<Item, { kind: "batch" }>): void {
+  private release(item: BatchItem): void {
     item.state.busy = false;
+    this.flushAhead(item.state);
     this.wake();
   }
 
   private surface(state: PartitionState, error: TributaryError): void {
     state.paused = true;
     this.push({ kind: "error", error });
+  }
+
+  /**
+   * Hands a fetch's outcome for a partition to the readers: at once when none of its batches is
+   * being handled, else buffered until that batch is released (per-partition order).
+   */
+  private deliver(s: PartitionState, item: Item): void {
+    const ahead = this.currentAhead(s);
+    if (ahead) {
+      ahead.items.push(item);
+      return;
+    }
+    if (s.busy) {
+      s.ahead = { generation: s.generation, items: [item] };
+      s.blockedSince = Date.now();
+      if (item.kind === "batch") this.stats.fetchedAhead++;
+      return;
+    }
+    this.emit(s, item);
+  }
+
+  private emit(s: PartitionState, item: Item): void {
+    if (item.kind === "error") {
+      this.surface(s, item.error);
+      return;
+    }
+    s.busy = true;
+    this.push(item);
+  }
+
+  /** The partition's buffered answers, unless a seek/assign/unassign made them stale (then dropped). */
+  private currentAhead(s: PartitionState): Ahead | null {
+    if (s.ahead && (s.ahead.generation !== s.generation || this.states.get(s.key) !== s)) s.ahead = null;
+    return s.ahead;
+  }
+
+  /** Delivers what was buffered once the partition's batch is handled (kept while paused, unless it reports an error). */
+  private flushAhead(s: PartitionState): void {
+    const ahead = this.currentAhead(s);
+    if (!ahead || s.busy || this.closed) return;
+    if (s.paused && !ahead.items.some((i) => i.kind === "error")) return;
+    s.ahead = null;
+    for (const item of ahead.items) this.emit(s, item);
   }
 
   /** Runs the scheduler (again, if it is running now). */
@@ -443,7 +544,7 @@ class PartitionConsumer implements Consumer {
     const fetchableNow = (): PartitionState[] => {
       const out: PartitionState[] = [];
       for (const s of this.states.values()) {
-        if (s.position === null || s.paused || s.busy || s.inFlight) continue;
+        if (s.position === null || s.paused || s.inFlight || this.currentAhead(s)) continue;
         if (s.retryAt > Date.now()) {
           nextAt = Math.min(nextAt, s.retryAt);
           continue;
@@ -465,13 +566,13 @@ class PartitionConsumer implements Consumer {
         return;
       }
       const byLeader = new Map<number, PartitionState[]>();
-      // Brokers leading a partition whose batch is being handled: their Fetch waits for it a little.
+      // Brokers leading a partition blocked by its buffered batch: their Fetch waits for it a little.
       const heldUntil = new Map<number, number>();
       const grace = Math.min(BUSY_GRACE_MS, this.maxWaitMs);
       for (const s of this.states.values()) {
-        if (!s.busy || s.paused || s.busySince + grace <= Date.now()) continue;
+        if (s.paused || s.blockedSince + grace <= Date.now() || !this.currentAhead(s)) continue;
         const leader = meta.topics.get(s.topic)?.partitions[s.partition]?.leader;
-        if (leader !== undefined && leader >= 0) heldUntil.set(leader, Math.max(heldUntil.get(leader) ?? 0, s.busySince + grace));
+        if (leader !== undefined && leader >= 0) heldUntil.set(leader, Math.max(heldUntil.get(leader) ?? 0, s.blockedSince + grace));
       }
       // Things changed while metadata was awaited (seek, pause, a batch handled): look again.
       fetchable = fetchableNow().filter((s) => meta.topics.has(s.topic) || fetchable.includes(s));
@@ -503,7 +604,7 @@ class PartitionConsumer implements Consumer {
         for (const s of share) s.inFlight = true;
         void this.fetch(nodeId, share, meta).catch((error: unknown) => {
           // A bug or an unforeseen answer: surfaced, never an unhandled rejection.
-          if (!this.closed) for (const s of share) this.surface(s, asTributary(error, s));
+          if (!this.closed) for (const s of share) this.deliver(s, { kind: "error", error: asTributary(error, s) });
         }).finally(() => {
           this.brokersInFlight.delete(nodeId);
           for (const s of share) s.inFlight = false;
@@ -638,7 +739,7 @@ class PartitionConsumer implements Consumer {
       this.brokerRetryAt.set(nodeId, Date.now() + backoff.next());
       // Any ConnectionError is transient here, "closed-by-client" included: the cluster closes the
       // connections of brokers that left or moved, and the next Fetch opens a new one.
-      if (!isRetriable(error) && !(error instanceof ConnectionError)) for (const s of share) this.surface(s, asTributary(error, s));
+      if (!isRetriable(error) && !(error instanceof ConnectionError)) for (const s of share) this.deliver(s, { kind: "error", error: asTributary(error, s) });
       return;
     }
     if (this.closed) return;
@@ -648,7 +749,7 @@ class PartitionConsumer implements Consumer {
       this.stats.fetchErrors++;
       const error = kafkaError(response.errorCode)!;
       this.brokerRetryAt.set(nodeId, Date.now() + 500);
-      if (!error.retriable) for (const s of share) this.surface(s, error);
+      if (!error.retriable) for (const s of share) this.deliver(s, { kind: "error", error });
       return;
     }
     const byKey = new Map(sent.map((e) => [e.state.key, e]));
@@ -670,7 +771,7 @@ class PartitionConsumer implements Consumer {
       this.stats.fetchErrors++;
       if (p.errorCode === OFFSET_OUT_OF_RANGE) {
         if (this.resetPolicy === "error") {
-          this.surface(s, new OffsetOutOfRangeError({ topic: s.topic, partition: s.partition, offset: fetchOffset }));
+          this.deliver(s, { kind: "error", error: new OffsetOutOfRangeError({ topic: s.topic, partition: s.partition, offset: fetchOffset }) });
         } else {
           s.position = null;
           s.reset = this.resetPolicy;
@@ -683,7 +784,7 @@ class PartitionConsumer implements Consumer {
         s.retryAt = Date.now() + s.backoff.next();
         return;
       }
-      this.surface(s, error);
+      this.deliver(s, { kind: "error", error });
       return;
     }
     s.backoff.reset();
@@ -702,11 +803,11 @@ class PartitionConsumer implements Consumer {
         }
         failure = error;
       } else {
-        this.surface(s, asTributary(error, s));
+        this.deliver(s, { kind: "error", error: asTributary(error, s) });
         return;
       }
     }
-    const records = this.select(set, fetchOffset, p.abortedTransactions);
+    const selection = this.select(set, fetchOffset, p.abortedTransactions);
     const next = set.nextOffset;
     if (next !== undefined && next > fetchOffset) {
       s.position = next;
@@ -715,32 +816,28 @@ class PartitionConsumer implements Consumer {
       // Not one whole batch fit: ask for more next time (KIP-74), up to maxBytes.
       if (s.fetchBytes >= this.maxBytes) {
         const size = set.partialBatch?.size;
-        this.surface(s, new TributaryError(
+        this.deliver(s, { kind: "error", error: new TributaryError(
           `${s.key}: the record batch at offset ${fetchOffset}${size === undefined ? "" : ` (${size} bytes)`} does not fit in maxBytes ` +
             `(${this.maxBytes}); raise maxBytes or seek past it`,
-        ));
+        ) });
         return;
       }
       const want = set.partialBatch?.size ?? s.fetchBytes * 2;
       s.fetchBytes = Math.min(this.maxBytes, Math.max(s.fetchBytes * 2, want + 64));
     }
-    if (records.length > 0) {
-      s.busy = true;
-      s.busySince = Date.now();
-      this.push({
-        kind: "batch", state: s, generation: s.generation, fetchOffset,
-        batch: {
-          topic: s.topic, partition: s.partition, records, highWatermark: p.highWatermark,
-          lastStableOffset: p.lastStableOffset, logStartOffset: p.logStartOffset, nextOffset: s.position!,
-        },
+    if (selection.count > 0) {
+      this.deliver(s, {
+        kind: "batch", state: s, generation: s.generation, fetchOffset, count: selection.count,
+        batch: lazyBatch(s, selection, p.highWatermark, p.lastStableOffset, p.logStartOffset, s.position!),
       });
     }
-    if (failure) this.surface(s, failure);
+    if (failure) this.deliver(s, { kind: "error", error: failure });
   }
 
   /** The records to deliver: data records at or after the position, aborted transactions removed. */
-  private select(set: RecordSet, position: number, aborted: FetchResponse["responses"][number]["partitions"][number]["abortedTransactions"]): DecodedRecord[] {
-    const out: DecodedRecord[] = [];
+  private select(set: RecordSet, position: number, aborted: FetchResponse["responses"][number]["partitions"][number]["abortedTransactions"]): Selection {
+    const ranges: number[] = [];
+    let count = 0;
     const pending = this.isolation === 1 && aborted ? [...aborted].sort((a, b) => a.firstOffset - b.firstOffset) : [];
     const abortedProducers = new Set<number>();
     let next = 0;
@@ -753,12 +850,67 @@ class PartitionConsumer implements Consumer {
       if (batch.lastOffset < position) continue;
       if (this.isolation === 1 && batch.isTransactional && abortedProducers.has(batch.producerId)) continue;
       const end = batch.firstRecord + batch.recordCount;
-      for (let i = batch.firstRecord; i < end; i++) {
-        if (set.offset(i) >= position) out.push(set.record(i));
+      let start = batch.firstRecord;
+      if (batch.baseOffset < position) {
+        // The first batch of a fetch from the middle of a batch: records below the position are skipped.
+        while (start < end && set.offset(start) < position) start++;
+        for (let i = start; i < end; i++) if (set.offset(i) >= position) count++;
+        ranges.push(start, end, position);
+      } else {
+        count += end - start;
+        ranges.push(start, end, -1);
       }
     }
-    return out;
+    return { set, ranges, count };
   }
+}
+
+/** Which records of a decoded set a batch delivers: [first, end, position or -1] triples. */
+interface Selection {
+  set: RecordSet;
+  ranges: number[];
+  count: number;
+}
+
+/**
+ * A batch whose record objects are built when `records` is first read (the reader handling it),
+ * not when the response arrives: a response's other batches, and batches fetched ahead, stay
+ * columns until then, so few record objects are alive at a time (less garbage-collection work).
+ */
+function lazyBatch(s: PartitionState, selection: Selection, highWatermark: number, lastStableOffset: number, logStartOffset: number, nextOffset: number): ConsumerBatch {
+  let records: DecodedRecord[] | undefined;
+  let pending: Selection | undefined = selection;
+  return {
+    topic: s.topic,
+    partition: s.partition,
+    get records(): DecodedRecord[] {
+      if (records === undefined) {
+        records = materialize(pending!);
+        pending = undefined;
+      }
+      return records;
+    },
+    set records(value: DecodedRecord[]) {
+      records = value;
+      pending = undefined;
+    },
+    highWatermark, lastStableOffset, logStartOffset, nextOffset,
+  };
+}
+
+function materialize({ set, ranges, count }: Selection): DecodedRecord[] {
+  const out: DecodedRecord[] = new Array(count);
+  let n = 0;
+  for (let r = 0; r < ranges.length; r += 3) {
+    const end = ranges[r + 1]!;
+    const position = ranges[r + 2]!;
+    if (position < 0) {
+      for (let i = ranges[r]!; i < end; i++) out[n++] = set.record(i);
+    } else {
+      for (let i = ranges[r]!; i < end; i++) if (set.offset(i) >= position) out[n++] = set.record(i);
+    }
+  }
+  return out;
 }
 
 /** A control record's key: version (int16), type (int16: 0 ABORT, 1 COMMIT). */

@@ -12,6 +12,12 @@ export const HEADER_I32 = 4;
 // ignoreBOM: a header key that starts with U+FEFF keeps it, as Java keeps it (TextDecoder drops it by default).
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
+/**
+ * The `headers` of every record without headers: one shared, frozen empty array (most records have
+ * none; an array each is one allocation per record less). Copy it to add headers.
+ */
+export const NO_HEADERS: RecordHeader[] = Object.freeze([]) as unknown as RecordHeader[];
+
 export class RecordSet implements Iterable<DecodedRecord> {
   /** Record batches, in input order. */
   readonly batches: ReadonlyArray<RecordBatchInfo>;
@@ -24,6 +30,14 @@ export class RecordSet implements Iterable<DecodedRecord> {
 
   readonly #input: Uint8Array;
   readonly #data: Uint8Array;
+  // Views are made with `new Uint8Array(buffer, byteOffset, length)`: cheaper than `subarray`.
+  readonly #inputBuffer: ArrayBufferLike;
+  readonly #inputOffset: number;
+  readonly #inputLength: number;
+  /** The input is a plain Uint8Array; for a subclass (a Node Buffer) views keep its class (`subarray`). */
+  readonly #inputPlain: boolean;
+  readonly #dataBuffer: ArrayBufferLike;
+  readonly #dataOffset: number;
   readonly #f64: Float64Array;
   readonly #i32: Int32Array;
   readonly #headers: Int32Array;
@@ -40,6 +54,12 @@ export class RecordSet implements Iterable<DecodedRecord> {
   }) {
     this.#input = fields.input;
     this.#data = fields.data;
+    this.#inputBuffer = fields.input.buffer;
+    this.#inputOffset = fields.input.byteOffset;
+    this.#inputLength = fields.input.length;
+    this.#inputPlain = Object.getPrototypeOf(fields.input) === Uint8Array.prototype;
+    this.#dataBuffer = fields.data.buffer;
+    this.#dataOffset = fields.data.byteOffset;
     this.#f64 = fields.records.f64;
     this.#i32 = fields.records.i32;
     this.#headers = fields.headers;
@@ -79,9 +99,11 @@ export class RecordSet implements Iterable<DecodedRecord> {
     return this.#bytes(this.#i32[index * RECORD_I32 + 2]!, this.#i32[index * RECORD_I32 + 3]!);
   }
 
+  /** The record's headers; records without any share one frozen empty array (`NO_HEADERS`). */
   headers(index: number): RecordHeader[] {
     const first = this.#i32[index * RECORD_I32 + 4]!;
     const count = this.#i32[index * RECORD_I32 + 5]!;
+    if (count === 0) return NO_HEADERS;
     const headers: RecordHeader[] = new Array(count);
     for (let h = 0; h < count; h++) {
       const at = (first + h) * HEADER_I32;
@@ -104,13 +126,16 @@ export class RecordSet implements Iterable<DecodedRecord> {
   }
 
   record(index: number): DecodedRecord {
-    if (!(index >= 0 && index < this.length)) throw new RangeError(`no record ${index} in a set of ${this.length}`);
+    const f = index * RECORD_F64;
+    if (!(index >= 0 && f < this.#f64.length && Number.isInteger(index))) throw new RangeError(`no record ${index} in a set of ${this.length}`);
+    const i = index * RECORD_I32;
+    const i32 = this.#i32;
     return {
-      offset: this.offset(index),
-      timestamp: this.timestamp(index),
-      key: this.key(index),
-      value: this.value(index),
-      headers: this.headers(index),
+      offset: this.#f64[f]!,
+      timestamp: this.#f64[f + 1]!,
+      key: this.#bytes(i32[i]!, i32[i + 1]!),
+      value: this.#bytes(i32[i + 2]!, i32[i + 3]!),
+      headers: i32[i + 5] === 0 ? NO_HEADERS : this.headers(index),
     };
   }
 
@@ -124,9 +149,8 @@ export class RecordSet implements Iterable<DecodedRecord> {
    */
   #bytes(at: number, length: number): Uint8Array | null {
     if (length < 0) return null;
-    const inputLength = this.#input.length;
-    return at < inputLength
-      ? this.#input.subarray(at, at + length)
-      : this.#data.subarray(at - inputLength, at - inputLength + length);
+    const inputLength = this.#inputLength;
+    if (at >= inputLength) return new Uint8Array(this.#dataBuffer, this.#dataOffset + at - inputLength, length);
+    return this.#inputPlain ? new Uint8Array(this.#inputBuffer, this.#inputOffset + at, length) : this.#input.subarray(at, at + length);
   }
 }
