@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createConsumer, CorruptRecordError, decodeRecordBatches, encodeRecordBatch, type Consumer, type ConsumerBatch } from "../../src/entry/node.ts";
 import type { FetchRequest, FetchResponse } from "../../src/protocol/generated/index.ts";
+import { concat } from "../support/raw-batch.ts";
 
 const TOPIC = "t";
 const consumers: Consumer[] = [];
@@ -62,16 +63,6 @@ const onePerFetch = (end: number, tag: string) => (offset: number): Answer => (o
 
 function data(offset: number, values: string[]): Uint8Array {
   return encodeRecordBatch(values.map((value) => ({ value })), { baseOffset: offset });
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 const text = (v: Uint8Array | null) => (v === null ? null : new TextDecoder().decode(v));
