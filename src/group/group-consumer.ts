@@ -253,6 +253,8 @@ class ClassicGroupConsumer implements GroupConsumer {
     if (this.running) throw new TributaryError("run() was called already");
     if (!runOptions.handler === !runOptions.eachRecord) throw new TypeError("run() needs exactly one of handler and eachRecord");
     this.handler = runOptions.handler ?? this.eachRecordHandler(runOptions.eachRecord!);
+    // eachRecord's wrapper acknowledges record by record; only a batch handler's calls are acknowledged whole.
+    this.acksPerCall = this.options.ack !== "manual" && runOptions.handler !== undefined;
     this.running = new Promise<void>((resolve, reject) => {
       this.fatal = (error) => {
         void this.shutdown(false).finally(() => reject(error));
@@ -269,6 +271,7 @@ class ClassicGroupConsumer implements GroupConsumer {
   }
 
   private resolveRun: (() => void) | undefined;
+  private acksPerCall = false;
 
   stop(): Promise<void> {
     this.stopping ??= this.shutdown(true).then(() => this.resolveRun?.());
@@ -416,7 +419,7 @@ class ClassicGroupConsumer implements GroupConsumer {
       this.workers.set(tpKey(tp), new PartitionWorker({
         topic: tp.topic, partition: tp.partition, generationId, committedOffset: offsets.get(tpKey(tp)),
         maxBatchSize: this.options.maxBatchSize ?? Number.MAX_SAFE_INTEGER,
-        autoAck: this.options.ack !== "manual",
+        autoAck: this.acksPerCall,
         handleRecords: (n) => this.handler!(n) as Promise<void>,
         handleCaughtUp: (n) => this.handler!(n) as Promise<void>,
         onQueueShrink: (w) => this.onQueueShrink(w),
@@ -508,7 +511,7 @@ class ClassicGroupConsumer implements GroupConsumer {
    * records stay uncommitted.
    */
   private async deadLetter(input: ExhaustedInput, topic: string): Promise<ExhaustedOutcome> {
-    this.deadLetterProducer ??= createProducer({ ...this.options, clientId: this.options.clientId });
+    this.deadLetterProducer ??= createProducer(this.options); // same brokers, TLS, SASL and client id
     const reason = input.error instanceof Error ? `${input.error.name}: ${input.error.message}` : String(input.error);
     const messages = input.records.map((r) => ({
       key: r.key, value: r.value, timestamp: r.timestamp,
@@ -554,11 +557,7 @@ class ClassicGroupConsumer implements GroupConsumer {
       this.events.emit({ type: "stall", topic: w.topic, partition: w.partition, durationMs: now - w.callStartedAt! });
     }
     if (this.stopping) return;
-    if (this.membership.leaveUntil) {
-      void this.membership.leaveUntil(Promise.all(stalled.map((w) => w.finished))).catch((error: unknown) => this.events.emit({ type: "error", error }));
-    } else {
-      this.membership.requestRejoin();
-    }
+    void this.membership.leaveUntil(Promise.all(stalled.map((w) => w.finished))).catch((error: unknown) => this.events.emit({ type: "error", error }));
   }
 
   private readonly stallsReported = new WeakSet<PartitionWorker>();

@@ -74,7 +74,7 @@ export interface Membership {
    * Leaves the group (revoking, as `stop` does) and rejoins once `until` settles: how a member
    * whose handler is stuck gets out of the group's way (`maxHandlerMs`) without stopping.
    */
-  leaveUntil?(until: Promise<unknown>): Promise<void>;
+  leaveUntil(until: Promise<unknown>): Promise<void>;
   /** True between joining and receiving the new assignment: commits then would be refused (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION). */
   readonly joining?: boolean;
 }

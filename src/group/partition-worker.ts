@@ -192,10 +192,7 @@ export class PartitionWorker {
    * count); queued records are dropped. Resolves when the worker is idle or the time is up.
    */
   async stop(drainMs: number): Promise<void> {
-    this.stopping = true;
-    this.dropQueue();
-    this.wakeUp?.();
-    for (const wake of this.retryWakers) wake();
+    this.stopTaking();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)))]);
     clearTimeout(timer);
@@ -218,12 +215,11 @@ export class PartitionWorker {
    * `offset` once nothing newer is pending.
    */
   resetTo(offset: number): void {
-    this.dropQueue();
     if (this.tracker) this.tracker.reset(offset);
     else this.tracker = new OffsetTracker(offset);
     this.lastNextOffset = offset;
     this.caughtUpSent = false;
-    this.options.onQueueShrink(this);
+    this.discardQueued();
   }
 
   /** Resolves when the worker's loop has ended (after `stop`, when the running call returned). */
@@ -347,11 +343,16 @@ export class PartitionWorker {
   private halt(): void {
     if (this.halted) return;
     this.halted = true;
+    this.stopTaking();
+    this.options.onHalt(this);
+  }
+
+  /** No new call starts: the queue is dropped and an idle or retry-waiting loop wakes up to end. */
+  private stopTaking(): void {
     this.stopping = true;
     this.dropQueue();
     this.wakeUp?.();
     for (const wake of this.retryWakers) wake();
-    this.options.onHalt(this);
   }
 
   private async notifyCaughtUp(): Promise<void> {
