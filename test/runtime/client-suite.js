@@ -12,7 +12,7 @@ const INDEX_HEADER = "i";
 const encoder = new TextEncoder();
 
 /** xorshift32: a tiny PRNG that gives the same sequence in every runtime. */
-function xorshift(seed) {
+export function xorshift(seed) {
   let x = (seed >>> 0) || 0x9e3779b9;
   return () => {
     x ^= x << 13;
@@ -178,7 +178,7 @@ export function runtimeName() {
   return `node ${process.version}`;
 }
 
-const errorText = (error) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+export const errorText = (error) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
 /**
  * Runs the suite against the broker at host:port with a topic named `topic` (which must not

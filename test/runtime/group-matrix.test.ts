@@ -131,7 +131,7 @@ async function expectGroupSuitePassed(result: GroupSuite, runtimePrefix: string)
 }
 
 describe("runtime group matrix (two members of one group share a topic, against the real broker)", () => {
-  const consumer = consumerProject(["run-group.js", "group-suite.js"]);
+  const consumer = consumerProject(["run-group.js", "group-suite.js", "client-suite.js"]);
   const runner = join(consumer, "run-group.js");
   const suite = (command: string, args: string[]) => runJson<GroupSuite>(command, args, { timeoutMs: 90_000 });
   const target = ({ topic, groupId }: { topic: string; groupId: string }) => [host, String(port), topic, groupId, String(SEED)];
@@ -161,7 +161,7 @@ describe("runtime group matrix (two members of one group share a topic, against 
   it("workerd: a worker runs the same scenario through cloudflare:sockets", async () => {
     const { topic, groupId } = names("workerd");
     const bindings = { KAFKA_HOST: host, KAFKA_PORT: String(port), TOPIC: topic, GROUP: groupId, SEED: String(SEED) };
-    const args = workerdTest({ runners: ["run-group-workerd.js", "group-suite.js"], bindings, network: true });
+    const args = workerdTest({ runners: ["run-group-workerd.js", "group-suite.js", "client-suite.js"], bindings, network: true });
     await expectGroupSuitePassed(await suite(bin(".bin/workerd"), args), "workerd ");
   }, CASE_TIMEOUT_MS);
 });

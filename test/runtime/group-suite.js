@@ -5,22 +5,12 @@
 // it can itself and reports facts; the vitest side (group-matrix.test.ts) compares them with what
 // it computes from the same generator (Kafka's murmur2 partitioner, SHA-256 with node:crypto).
 
+// The PRNG, runtime name and error text are client-suite.js's (copied next to this file wherever it runs).
+import { errorText, runtimeName, xorshift } from "./client-suite.js";
+
 export const GROUP_PARTITIONS = 6;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** xorshift32: the same sequence in every runtime. */
-function xorshift(seed) {
-  let x = (seed >>> 0) || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 /**
  * The records the suite produces, in order: `count` records over `keys` keys picked at random;
@@ -43,14 +33,6 @@ export async function digestValues(values) {
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function runtimeName() {
-  if (typeof Bun !== "undefined") return `bun ${Bun.version}`;
-  if (typeof Deno !== "undefined") return `deno ${Deno.version.deno}`;
-  if (typeof navigator !== "undefined" && navigator.userAgent === "Cloudflare-Workers") return `workerd ${navigator.userAgent}`;
-  return `node ${process.version}`;
-}
-
-const errorText = (error) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
