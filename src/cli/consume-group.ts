@@ -4,9 +4,9 @@
  * stops after `--count N` records — or on Ctrl-C — resumes at the first record it did not print.
  */
 import { createGroupConsumer } from "../entry/node.ts";
-import { formatRecordLine } from "./json-lines.ts";
 import type { Progress } from "./progress.ts";
 import { UsageError } from "./args.ts";
+import { IdleTimer, onInterrupt, printRecord } from "./record-output.ts";
 
 export interface GroupConsumeOptions {
   connection: { brokers: string[]; clientId: string; connectTimeoutMs: number; requestTimeoutMs: number };
@@ -33,31 +33,26 @@ export async function consumeAsGroupMember(options: GroupConsumeOptions): Promis
   });
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
-  process.once("SIGINT", finish);
-  process.once("SIGTERM", finish);
+  const removeInterruptHandlers = onInterrupt(finish);
   let written = 0;
-  let idle: ReturnType<typeof setTimeout> | undefined;
-  const waitIdle = () => {
-    clearTimeout(idle);
-    if (options.idleMs !== undefined) idle = setTimeout(finish, options.idleMs);
-  };
+  const idle = new IdleTimer(options.idleMs, finish);
   try {
     const meta = await consumer.fetcher.cluster.metadataFor([topic]);
     if (!meta.topics.has(topic)) throw new UsageError(`topic "${topic}" does not exist`);
     if (count === 0) return;
-    waitIdle();
+    idle.restart();
     const running = consumer.run({
       async handler(n) {
         if (!("records" in n)) return;
         for (const record of n.records) {
           if (count !== undefined && written >= count) return finish(); // not printed, so not acknowledged
-          if (!process.stdout.write(formatRecordLine({ ...record, topic: n.topic, partition: n.partition }, binary) + "\n")) {
-            await new Promise((resolve) => process.stdout.once("drain", resolve));
-          }
+          // Counted before printing: the partitions' handlers interleave at every await.
+          written++;
+          await printRecord({ ...record, topic: n.topic, partition: n.partition }, binary);
           consumer.ack({ topic: n.topic, partition: n.partition, generationId: n.generationId, offset: record.offset });
           progress.add(1);
-          waitIdle();
-          if (count !== undefined && ++written >= count) return finish();
+          idle.restart();
+          if (count !== undefined && written >= count) return finish();
         }
       },
     });
@@ -66,9 +61,8 @@ export async function consumeAsGroupMember(options: GroupConsumeOptions): Promis
     await consumer.stop();
     await running;
   } finally {
-    clearTimeout(idle);
-    process.off("SIGINT", finish);
-    process.off("SIGTERM", finish);
+    idle.cancel();
+    removeInterruptHandlers();
     await consumer.stop().catch(() => {});
   }
 }

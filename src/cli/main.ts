@@ -16,7 +16,8 @@ import { createAdmin, createConsumer, createProducer, type Acks } from "../entry
 import { COMPRESSION_CODECS } from "../records/types.ts";
 import { Flags, parseArgs, UsageError } from "./args.ts";
 import { consumeAsGroupMember } from "./consume-group.ts";
-import { formatRecordLine, parseRecordLine, RecordLineError } from "./json-lines.ts";
+import { IdleTimer, onInterrupt, printRecord } from "./record-output.ts";
+import { parseRecordLine, RecordLineError } from "./json-lines.ts";
 import { Progress } from "./progress.ts";
 
 const USAGE = `usage:
@@ -110,14 +111,10 @@ async function consume(flags: Flags): Promise<void> {
 
   const consumer = createConsumer({ ...connection, offsetResetPolicy: from });
   const stop = () => void consumer.close();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  const removeInterruptHandlers = onInterrupt(stop);
   const progress = new Progress("consumed", quiet);
   // --idle-ms: stop once no record arrived for that long (time spent waiting on stdout not counted).
-  let idle: ReturnType<typeof setTimeout> | undefined;
-  const waitIdle = () => {
-    if (idleMs !== undefined) idle = setTimeout(stop, idleMs);
-  };
+  const idle = new IdleTimer(idleMs, stop);
   try {
     const meta = await consumer.cluster.metadataFor([topic]);
     const info = meta.topics.get(topic);
@@ -125,20 +122,17 @@ async function consume(flags: Flags): Promise<void> {
     if (count === 0) return;
     consumer.assign(info.partitions.map(({ partition }) => ({ topic, partition })));
     let seen = 0;
-    waitIdle();
+    idle.restart();
     for await (const record of consumer.records()) {
-      clearTimeout(idle);
-      if (!process.stdout.write(formatRecordLine(record, binary) + "\n")) {
-        await new Promise((resolve) => process.stdout.once("drain", resolve));
-      }
+      idle.cancel();
+      await printRecord(record, binary);
       progress.add(1);
       if (count !== undefined && ++seen >= count) break;
-      waitIdle();
+      idle.restart();
     }
   } finally {
-    clearTimeout(idle);
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
+    idle.cancel();
+    removeInterruptHandlers();
     await consumer.close();
     progress.finish();
   }
