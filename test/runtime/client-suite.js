@@ -180,6 +180,17 @@ export function runtimeName() {
 
 export const errorText = (error) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
+/** A clean-up step runner: a step that fails is noted in `errors` ("what: error"), the next still runs. */
+export function cleanupInto(errors) {
+  return async (what, action) => {
+    try {
+      await action();
+    } catch (error) {
+      errors.push(`${what}: ${errorText(error)}`);
+    }
+  };
+}
+
 /**
  * Runs the suite against the broker at host:port with a topic named `topic` (which must not
  * exist), records from `generateRecords(seed, shape)`. Never throws: failures are in `error` and
@@ -357,13 +368,7 @@ export async function runClientSuite(tributary, { host, port, topic, seed, shape
   } catch (error) {
     facts.error = errorText(error);
   } finally {
-    const cleanup = async (what, action) => {
-      try {
-        await action();
-      } catch (error) {
-        facts.cleanupErrors.push(`${what}: ${errorText(error)}`);
-      }
-    };
+    const cleanup = cleanupInto(facts.cleanupErrors);
     if (consumer) await cleanup("consumer.close", () => consumer.close());
     for (const producer of producers) await cleanup("producer.close", () => producer.close());
     if (topicCreated) {

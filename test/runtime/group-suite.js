@@ -6,7 +6,7 @@
 // it computes from the same generator (Kafka's murmur2 partitioner, SHA-256 with node:crypto).
 
 // The PRNG, runtime name and error text are client-suite.js's (copied next to this file wherever it runs).
-import { errorText, runtimeName, xorshift } from "./client-suite.js";
+import { cleanupInto, errorText, runtimeName, xorshift } from "./client-suite.js";
 
 export const GROUP_PARTITIONS = 6;
 const encoder = new TextEncoder();
@@ -185,13 +185,7 @@ export async function runGroupSuite(tributary, { host, port, topic, groupId, see
     facts.error = errorText(error);
     if (problems.length > 0) facts.problems = problems;
   } finally {
-    const cleanup = async (what, action) => {
-      try {
-        await action();
-      } catch (error) {
-        facts.cleanupErrors.push(`${what}: ${errorText(error)}`);
-      }
-    };
+    const cleanup = cleanupInto(facts.cleanupErrors);
     if (!facts.membersStopped) for (const c of members) await cleanup("member.stop", () => c.stop());
     if (producer) await cleanup("producer.close", () => producer.close());
     if (topicCreated) {
