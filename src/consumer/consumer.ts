@@ -161,7 +161,7 @@ interface PartitionState {
   backoff: Backoff;
 }
 
-type BatchItem = { kind: "batch"; state: PartitionState; generation: number; fetchOffset: number; count: number; batch: ConsumerBatch };
+type BatchItem = { kind: "batch"; state: PartitionState; generation: number; fetchOffset: number; count: number; batch: LazyBatch };
 type Item = BatchItem | { kind: "error"; error: TributaryError };
 
 /** Fetch error codes answered by refreshing metadata and fetching again. */
@@ -448,6 +448,7 @@ class PartitionConsumer implements Consumer {
   }
 
   private release(item: BatchItem): void {
+    item.batch[FORGET]();
     item.state.busy = false;
     this.flushAhead(item.state);
     this.wake();
@@ -872,22 +873,30 @@ interface Selection {
   count: number;
 }
 
+/** Drops a handled batch's cached record objects (see `lazyBatch`). */
+const FORGET = Symbol("forget");
+type LazyBatch = ConsumerBatch & { [FORGET](): void };
+
 /**
  * A batch whose record objects are built when `records` is first read (the reader handling it),
  * not when the response arrives: a response's other batches, and batches fetched ahead, stay
  * columns until then, so few record objects are alive at a time (less garbage-collection work).
+ *
+ * Once the batch is handled the consumer calls `[FORGET]`, which drops the cached array (a later
+ * read builds equal records again). That matters more than it looks: a batch that waited in the
+ * queue through a scavenge is in V8's old generation, and its reference to the young record
+ * objects would keep all of them alive through every scavenge until the next full collection —
+ * measured on 1M × 100-byte records: scavenges copying ~60 MB each, a third of the consumer's CPU.
+ * The non-enumerable symbol keeps `{ ...batch }` and JSON output as they were.
  */
-function lazyBatch(s: PartitionState, selection: Selection, highWatermark: number, lastStableOffset: number, logStartOffset: number, nextOffset: number): ConsumerBatch {
+function lazyBatch(s: PartitionState, selection: Selection, highWatermark: number, lastStableOffset: number, logStartOffset: number, nextOffset: number): LazyBatch {
   let records: DecodedRecord[] | undefined;
   let pending: Selection | undefined = selection;
-  return {
+  const batch = {
     topic: s.topic,
     partition: s.partition,
     get records(): DecodedRecord[] {
-      if (records === undefined) {
-        records = materialize(pending!);
-        pending = undefined;
-      }
+      if (records === undefined) records = materialize(pending!);
       return records;
     },
     set records(value: DecodedRecord[]) {
@@ -896,6 +905,12 @@ function lazyBatch(s: PartitionState, selection: Selection, highWatermark: numbe
     },
     highWatermark, lastStableOffset, logStartOffset, nextOffset,
   };
+  Object.defineProperty(batch, FORGET, {
+    value: () => {
+      if (pending !== undefined) records = undefined;
+    },
+  });
+  return batch as LazyBatch;
 }
 
 function materialize({ set, ranges, count }: Selection): DecodedRecord[] {

@@ -59,6 +59,8 @@ export interface RequestOptions {
 export const DEFAULT_MAX_FRAME_BYTES = 100 * 1024 * 1024;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** Size of a read that does not go straight into a frame (what Node allocates per read, too). */
+const READ_CHUNK_BYTES = 64 * 1024;
 
 interface Pending {
   correlationId: number;
@@ -108,7 +110,7 @@ export class Connection {
     const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const opening = factory(
       { host: options.host, port: options.port, tls: options.tls, allowTlsUpgrade: options.allowTlsUpgrade },
-      { onData: (chunk) => connection.onData(chunk), onClose: (error) => connection.onSocketClose(error) },
+      { onData: (chunk) => connection.onData(chunk), onClose: (error) => connection.onSocketClose(error), readTarget: () => connection.readTarget() },
     );
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -268,6 +270,16 @@ export class Connection {
     }
   }
 
+  /**
+   * Where the next read should land: the unfilled rest of the frame being assembled (the socket
+   * then reads straight into it: no chunk to allocate and copy), else a fresh chunk of its own.
+   */
+  private readTarget(): Uint8Array {
+    const frame = this.frame;
+    if (frame !== undefined && frame.length - this.frameFill >= READ_CHUNK_BYTES) return frame.subarray(this.frameFill);
+    return new Uint8Array(READ_CHUNK_BYTES);
+  }
+
   private onData(chunk: Uint8Array): void {
     if (this.closedWith) return;
     this.receivedChunks++;
@@ -312,7 +324,9 @@ export class Connection {
         this.frameFill = 0;
       }
       const take = Math.min(this.frame.length - this.frameFill, length - offset);
-      this.frame.set(chunk.subarray(offset, offset + take), this.frameFill);
+      // A read into `readTarget()`'s view of the frame is in place already.
+      const inPlace = chunk.buffer === this.frame.buffer && chunk.byteOffset + offset === this.frame.byteOffset + this.frameFill;
+      if (!inPlace) this.frame.set(chunk.subarray(offset, offset + take), this.frameFill);
       this.frameFill += take;
       offset += take;
       if (this.frameFill === this.frame.length) {

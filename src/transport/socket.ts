@@ -31,7 +31,7 @@ export interface SocketOptions {
   tls?: TlsOptions | boolean;
   /**
    * Open a plain socket that may be upgraded later with `socket.startTls()` (workerd needs to know
-   * this when connecting). Ignored when `tls` is set.
+   * this when connecting; Node reads such a socket without `onread`). Ignored when `tls` is set.
    */
   allowTlsUpgrade?: boolean;
 }
@@ -42,6 +42,13 @@ export interface SocketHandlers {
   onData(chunk: Uint8Array): void;
   /** The socket closed: by the peer or an error (`error` set, a `ConnectionError`) or by `close()`. */
   onClose(error?: ConnectionError): void;
+  /**
+   * Optional: memory the next read may fill (its bytes then arrive by `onData` as a view of it).
+   * The owner hands out the unfilled rest of a large frame it is assembling, so a runtime that can
+   * read into given memory (Node's `onread`) saves copying every chunk, and allocating it. Always
+   * fresh or owner-managed memory: implementations never keep or reuse it.
+   */
+  readTarget?(): Uint8Array;
 }
 
 export interface Socket {
@@ -52,8 +59,8 @@ export interface Socket {
    */
   write(bytes: Uint8Array): void | Promise<void>;
   /**
-   * Upgrades a plain socket to TLS (only when the runtime supports it, and, in workerd, only for
-   * sockets opened with `allowTlsUpgrade`). Do not write while the upgrade runs.
+   * Upgrades a plain socket to TLS (only when the runtime supports it, and only for sockets opened
+   * with `allowTlsUpgrade`). Do not write while the upgrade runs.
    */
   startTls?(tls: TlsOptions): Promise<void>;
   /** Closes the socket; `onClose` follows (without an error). Safe to call more than once. */

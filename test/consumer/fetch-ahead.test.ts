@@ -221,6 +221,19 @@ describe("fetch-ahead (scripted broker)", () => {
     });
     expect(Object.isFrozen(batch!.records[1]!.headers)).toBe(true);
   });
+
+  it("a handled batch drops its record objects; read again, it builds equal ones", async () => {
+    const { consumer } = fakeConsumer(1, (_, offset) => onePerFetch(2, "r")(offset));
+    consumer.assign([{ ...P0, offset: 0 }]);
+    const seen: { batch: ConsumerBatch; records: unknown[] }[] = [];
+    void consumer.run({ eachBatch: (batch) => void seen.push({ batch, records: batch.records }) });
+    await until(() => seen.length === 2);
+    expect(seen.map((s) => s.records.length)).toEqual([1, 1]);
+    for (const { batch, records } of seen) {
+      expect(batch.records).not.toBe(records); // released: the consumer no longer keeps the objects alive
+      expect(batch.records).toEqual(records);
+    }
+  });
 });
 
 describe("RecordSet views", () => {

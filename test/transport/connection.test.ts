@@ -7,6 +7,8 @@ import { Connection } from "../../src/transport/connection.ts";
 import { ConnectionError, TimeoutError } from "../../src/errors.ts";
 import { apiVersionsRequest, parseApiVersionsResponse } from "../support/api-versions-probe.ts";
 import { SINGLE_BROKER } from "../support/kafka.ts";
+import type { SocketFactory } from "../../src/transport/socket.ts";
+import { seededRandom } from "../support/random.ts";
 import { closedPort, echoFrames, loopbackServer, nodeSockets, opaqueRequest } from "./helpers.ts";
 
 const cleanups: (() => unknown)[] = [];
@@ -194,6 +196,58 @@ describe("Connection failures are typed and quick", () => {
       expect(frame.length).toBe(1004);
       expect(frame[1003]).toBe(i + 1);
     });
+  });
+
+  it("frames of random bytes around the 64 KiB read size arrive exactly, read in place by Node's onread", { timeout: 20_000 }, async () => {
+    const rand = seededRandom(4242);
+    const sizes = [1, 100, 65_531, 65_532, 65_536, 65_537, 131_072 + 3, 1_000_000, 3 * 1024 * 1024 + 17, 7];
+    const bodies = sizes.map((size) => Uint8Array.from({ length: size }, () => Math.floor(rand() * 256)));
+    const { port } = await server((socket) => {
+      let buffered = Buffer.alloc(0);
+      let next = 0;
+      socket.on("data", (chunk: Buffer) => {
+        buffered = Buffer.concat([buffered, chunk]);
+        // Each request is 12 bytes (size, api key/version, correlation id, empty client id): answer in order.
+        const out: Buffer[] = [];
+        while (buffered.length >= 12 && next < bodies.length) {
+          const body = bodies[next++]!;
+          const frame = Buffer.alloc(8 + body.length);
+          frame.writeInt32BE(4 + body.length, 0);
+          buffered.copy(frame, 4, 8, 12);
+          frame.set(body, 8);
+          out.push(frame);
+          buffered = buffered.subarray(12);
+        }
+        // Written in random pieces (1 byte to 300 KiB), some after a pause, so reads end anywhere.
+        const all = Buffer.concat(out);
+        let at = 0;
+        const drip = () => {
+          while (at < all.length) {
+            const piece = Math.min(all.length - at, 1 + Math.floor(rand() ** 3 * 300_000));
+            socket.write(all.subarray(at, at + piece));
+            at += piece;
+            if (rand() < 0.3) return void setTimeout(drip, 1);
+          }
+        };
+        drip();
+      });
+    });
+    let framesReadInPlace = 0;
+    const counting: SocketFactory = (options, handlers) => nodeSockets(options, {
+      ...handlers,
+      readTarget: () => {
+        const target = handlers.readTarget!();
+        if (target.length !== 64 * 1024) framesReadInPlace++;
+        return target;
+      },
+    });
+    const connection = await open(port, { socketFactory: counting, maxFrameBytes: 8 * 1024 * 1024 });
+    const frames = await Promise.all(bodies.map(() => connection.request(opaqueRequest())));
+    frames.forEach((frame, i) => {
+      expect(frame.length).toBe(4 + sizes[i]!);
+      expect(Buffer.compare(frame.subarray(4), bodies[i]!)).toBe(0);
+    });
+    expect(framesReadInPlace).toBeGreaterThan(0);
   });
 
   it("requests without a response resolve once written; a close() fails the rest", async () => {
