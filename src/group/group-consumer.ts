@@ -20,7 +20,7 @@
  */
 import type { TopicPartition } from "../client/cluster.ts";
 import { tpKey } from "../client/cluster.ts";
-import { createConsumer, type ConsumerOptions, type Consumer as Fetcher, type OffsetResetPolicy, type SeekTarget } from "../consumer/consumer.ts";
+import { createConsumer, recordRunOf, type ConsumerOptions, type Consumer as Fetcher, type OffsetResetPolicy, type SeekTarget } from "../consumer/consumer.ts";
 import { TributaryError } from "../errors.ts";
 import type { DecodedRecord } from "../records/types.ts";
 import { resolveAssignors, type Assignor, type AssignorName } from "./assignors.ts";
@@ -166,6 +166,8 @@ export function createGroupConsumer(options: GroupConsumerOptions): GroupConsume
 }
 
 const MiB = 1024 * 1024;
+/** What a queued record counts for `prefetchBytes` beyond its key and value: its columns (44 bytes) and, once handled, its object. */
+const RECORD_OVERHEAD_BYTES = 70;
 
 class ClassicGroupConsumer implements GroupConsumer {
   readonly events = new GroupEvents();
@@ -359,9 +361,10 @@ class ClassicGroupConsumer implements GroupConsumer {
         for await (const batch of this.fetcher.batches()) {
           const worker = this.workers.get(tpKey(batch));
           if (!worker) continue;
-          let bytes = 0;
-          for (const r of batch.records) bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0) + 70;
-          worker.enqueue({ records: batch.records, nextOffset: batch.nextOffset, highWatermark: batch.highWatermark, bytes });
+          // Queued as columns: the worker builds record objects per handler call (see record-run.ts).
+          const run = recordRunOf(batch);
+          const bytes = run.payloadBytes() + RECORD_OVERHEAD_BYTES * run.length;
+          worker.enqueue({ run, nextOffset: batch.nextOffset, highWatermark: batch.highWatermark, bytes });
           if (worker.queuedRecords >= this.prefetchCount || worker.queuedBytes >= this.prefetchBytes) {
             this.fullPaused.add(tpKey(worker));
             this.applyPause([worker]);

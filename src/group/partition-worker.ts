@@ -21,6 +21,7 @@
  * unacknowledged, so they are never committed.
  */
 import { partitionsForKeys } from "../hashing.ts";
+import type { RecordRun } from "../records/record-run.ts";
 import type { DecodedRecord } from "../records/types.ts";
 import { OffsetTracker, type AckResult } from "../offsets/offset-tracker.ts";
 import { Backoff } from "../transport/backoff.ts";
@@ -66,7 +67,8 @@ export interface CaughtUpNotification {
 }
 
 export interface FetchedBatch {
-  records: DecodedRecord[];
+  /** The records, still columns: the worker builds each call's record objects when it starts the call. */
+  run: RecordRun;
   nextOffset: number;
   highWatermark: number;
   bytes: number;
@@ -119,7 +121,7 @@ export class PartitionWorker {
   private readonly options: PartitionWorkerOptions;
   /** Created at the committed offset, or at the first fetched record (where the reset policy put the position). */
   private tracker: OffsetTracker | undefined;
-  private readonly queue: { records: DecodedRecord[]; bytes: number; highWatermark: number }[] = [];
+  private readonly queue: { run: RecordRun; bytes: number; highWatermark: number }[] = [];
   private caughtUpSent = false;
   private lastNextOffset = -1;
   private stopping = false;
@@ -143,21 +145,21 @@ export class PartitionWorker {
   /** Adds a fetched batch (records at or after the position, in order). */
   enqueue(batch: FetchedBatch): void {
     if (this.stopping) return;
-    const { records } = batch;
-    const tracker = this.tracker ??= new OffsetTracker(records[0]?.offset ?? batch.nextOffset);
-    if (records.length > 0) {
-      const first = records[0]!.offset;
-      const last = records[records.length - 1]!.offset;
-      if (last - first + 1 === records.length) tracker.delivered(first, last);
-      else tracker.deliveredOffsets(records.map((r) => r.offset));
+    const { run } = batch;
+    const tracker = this.tracker ??= new OffsetTracker(run.length > 0 ? run.firstOffset() : batch.nextOffset);
+    if (run.length > 0) {
+      const first = run.firstOffset();
+      const last = run.lastOffset();
+      if (last - first + 1 === run.length) tracker.delivered(first, last);
+      else tracker.deliveredOffsets(run.offsets());
     }
     // Offsets past the last record (control batches, aborted records) are done as soon as fetched.
     if (batch.nextOffset > tracker.position) tracker.advance(batch.nextOffset);
     this.lastNextOffset = Math.max(this.lastNextOffset, batch.nextOffset);
     this.highWatermark = batch.highWatermark;
-    if (records.length > 0) {
-      this.queue.push({ records, bytes: batch.bytes, highWatermark: batch.highWatermark });
-      this.queuedRecords += records.length;
+    if (run.length > 0) {
+      this.queue.push({ run, bytes: batch.bytes, highWatermark: batch.highWatermark });
+      this.queuedRecords += run.length;
       this.queuedBytes += batch.bytes;
       this.caughtUpSent = false;
     }
@@ -260,21 +262,21 @@ export class PartitionWorker {
   private take(): { records: DecodedRecord[]; highWatermark: number } | undefined {
     const head = this.queue[0];
     if (!head) return undefined;
-    let records: DecodedRecord[];
-    if (head.records.length <= this.options.maxBatchSize) {
+    let run: RecordRun;
+    if (head.run.length <= this.options.maxBatchSize) {
       this.queue.shift();
-      records = head.records;
+      run = head.run;
       this.queuedBytes -= head.bytes;
     } else {
-      records = head.records.slice(0, this.options.maxBatchSize);
-      head.records = head.records.slice(this.options.maxBatchSize);
-      const share = Math.round((head.bytes * records.length) / (records.length + head.records.length));
+      run = head.run.splitOff(this.options.maxBatchSize);
+      const share = Math.round((head.bytes * run.length) / (run.length + head.run.length));
       head.bytes -= share;
       this.queuedBytes -= share;
     }
-    this.queuedRecords -= records.length;
+    this.queuedRecords -= run.length;
     this.options.onQueueShrink(this);
-    return { records, highWatermark: head.highWatermark };
+    // The call's record objects are built now, not when fetched: they die young (see record-run.ts).
+    return { records: run.records(), highWatermark: head.highWatermark };
   }
 
   private async handle(call: { records: DecodedRecord[]; highWatermark: number }): Promise<void> {

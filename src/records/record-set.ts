@@ -99,6 +99,14 @@ export class RecordSet implements Iterable<DecodedRecord> {
     return this.#bytes(this.#i32[index * RECORD_I32 + 2]!, this.#i32[index * RECORD_I32 + 3]!);
   }
 
+  /** Bytes of the keys and values of records `from` to `end` (exclusive), without building views. */
+  payloadBytes(from: number, end: number): number {
+    const i32 = this.#i32;
+    let bytes = 0;
+    for (let i = from * RECORD_I32; i < end * RECORD_I32; i += RECORD_I32) bytes += Math.max(0, i32[i + 1]!) + Math.max(0, i32[i + 3]!);
+    return bytes;
+  }
+
   /** The record's headers; records without any share one frozen empty array (`NO_HEADERS`). */
   headers(index: number): RecordHeader[] {
     const first = this.#i32[index * RECORD_I32 + 4]!;
