@@ -43,7 +43,11 @@ pub fn decompress(codec: Codec, input: &[u8], limit: usize, out: &mut Vec<u8>) -
         Codec::None => append_capped(out, input, limit),
         Codec::Gzip => read_capped(flate2::read::MultiGzDecoder::new(input), limit, out),
         Codec::Snappy => decompress_snappy(input, limit, out),
-        Codec::Lz4 => read_capped(lz4_flex::frame::FrameDecoder::new(input), limit, out),
+        Codec::Lz4 => match super::lz4::decompress_frame(input, limit, out)? {
+            true => Ok(()),
+            // Not an LZ4 frame's magic number: lz4_flex's reader decides (legacy frames, errors).
+            false => read_capped(lz4_flex::frame::FrameDecoder::new(input), limit, out),
+        },
         Codec::Zstd => decompress_zstd(input, limit, out),
     }
 }
@@ -126,15 +130,8 @@ pub fn compress(codec: Codec, input: &[u8], out: &mut Vec<u8>) {
             encoder.finish().expect("writing to a Vec cannot fail");
         }
         Codec::Snappy => compress_snappy_xerial(input, out),
-        Codec::Lz4 => {
-            // Independent 64 KiB blocks without checksums: what Kafka's KafkaLZ4BlockOutputStream writes.
-            let info = lz4_flex::frame::FrameInfo::new()
-                .block_size(lz4_flex::frame::BlockSize::Max64KB)
-                .block_mode(lz4_flex::frame::BlockMode::Independent);
-            let mut encoder = lz4_flex::frame::FrameEncoder::with_frame_info(info, out);
-            encoder.write_all(input).expect("writing to a Vec cannot fail");
-            encoder.finish().expect("writing to a Vec cannot fail");
-        }
+        // Independent 64 KiB blocks without checksums: what Kafka's KafkaLZ4BlockOutputStream writes.
+        Codec::Lz4 => super::lz4::compress_frame(input, out),
         Codec::Zstd => ruzstd::encoding::compress(input, out, ruzstd::encoding::CompressionLevel::Fastest),
     }
 }

@@ -6,6 +6,7 @@ pub mod decode;
 pub mod encode;
 pub mod error;
 mod exports;
+pub mod lz4;
 pub mod varint;
 
 /// Fixed layout of a v2 batch header (all big-endian).
