@@ -176,7 +176,7 @@ export class BrokerConnection {
     const version = options.version ?? this.versionFor(api);
     const body = typeof request === "function" ? (request as (version: number) => Req)(version) : request;
     const frame = encodeRequest(api, version, 0, this.clientId, body).subarray(4);
-    await connection.request(frame, { timeoutMs: Math.max(1, deadline - Date.now()), expectResponse: false });
+    await connection.request(frame, { timeoutMs: Math.max(1, deadline - Date.now()), expectResponse: false, prefixRoom: true });
   }
 
   /** Closes the socket; requests in flight fail with a `ConnectionError` (reason `closed-by-client`). */
@@ -201,11 +201,11 @@ export class BrokerConnection {
     timeoutMs: number,
   ): Promise<Res> {
     const body = typeof request === "function" ? (request as (version: number) => Req)(version) : request;
-    // encodeRequest adds the size prefix; the connection adds its own.
+    // A fresh frame per attempt; the connection writes its size prefix and correlation id in place.
     const frame = encodeRequest(api, version, 0, this.clientId, body).subarray(4);
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw new TimeoutError(`${this.host}:${this.port}: ${api.name} ran out of its ${timeoutMs} ms before it was sent`, timeoutMs);
-    const response = await connection.request(frame, { timeoutMs: remaining });
+    const response = await connection.request(frame, { timeoutMs: remaining, prefixRoom: true });
     return decodeResponse(api, version, response).body;
   }
 

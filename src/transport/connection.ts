@@ -54,6 +54,13 @@ export interface RequestOptions {
   expectResponse?: boolean;
   /** Overrides the connection's `requestTimeoutMs`. */
   timeoutMs?: number;
+  /**
+   * The 4 bytes before `message` in its buffer are the caller's to give up (`encodeRequest`'s
+   * size prefix): the connection writes the frame there instead of copying the message into a
+   * new one, which for Produce requests is megabytes per request. The message's bytes (its
+   * correlation id) are changed in place, so do not reuse it until the request settles.
+   */
+  prefixRoom?: boolean;
 }
 
 export const DEFAULT_MAX_FRAME_BYTES = 100 * 1024 * 1024;
@@ -167,11 +174,16 @@ export class Connection {
     if (message.length < 8) {
       return Promise.reject(new RangeError(`a request needs at least 8 bytes of header, got ${message.length}`));
     }
+    if (options.prefixRoom && message.byteOffset < 4) {
+      return Promise.reject(new RangeError("prefixRoom: the message must have 4 bytes of its buffer before it"));
+    }
     const correlationId = this.takeId();
-    const frame = new Uint8Array(message.length + 4);
-    const view = new DataView(frame.buffer);
+    const frame = options.prefixRoom
+      ? new Uint8Array(message.buffer, message.byteOffset - 4, message.length + 4)
+      : new Uint8Array(message.length + 4);
+    const view = new DataView(frame.buffer, frame.byteOffset, frame.length);
     view.setInt32(0, message.length);
-    frame.set(message, 4);
+    if (!options.prefixRoom) frame.set(message, 4);
     view.setInt32(8, correlationId);
     const expectResponse = options.expectResponse !== false;
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;

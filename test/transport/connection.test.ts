@@ -250,6 +250,23 @@ describe("Connection failures are typed and quick", () => {
     expect(framesReadInPlace).toBeGreaterThan(0);
   });
 
+  it("prefixRoom: a message with room before it goes out in place (size and correlation id written into its buffer)", async () => {
+    const { port } = await server(echoFrames);
+    const connection = await open(port);
+    const body = Uint8Array.from({ length: 5000 }, (_, i) => i % 251);
+    const withRoom = new Uint8Array(4 + 8 + body.length);
+    withRoom.set(opaqueRequest(body), 4);
+    const message = withRoom.subarray(4);
+    const answers = await Promise.all([
+      connection.request(message.slice(), { prefixRoom: false }),
+      connection.request(message, { prefixRoom: true }),
+    ]);
+    for (const answer of answers) expect(Buffer.compare(answer.subarray(4), message.subarray(8))).toBe(0);
+    // Written in place: the size prefix went into the caller's 4 spare bytes.
+    expect(new DataView(withRoom.buffer).getInt32(0)).toBe(message.length);
+    await expect(connection.request(opaqueRequest(), { prefixRoom: true })).rejects.toThrow(RangeError);
+  });
+
   it("requests without a response resolve once written; a close() fails the rest", async () => {
     const { port } = await server(echoFrames);
     const connection = await open(port);
