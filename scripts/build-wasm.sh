@@ -10,6 +10,9 @@
 # path remapped, LTO and one codegen unit, then binaryen's wasm-opt. The toolchain versions are
 # recorded in wasm/TOOLCHAIN so a byte difference can be told apart from a toolchain difference.
 set -euo pipefail
+# A failed cargo build inside $(...) must stop the script (bash does not pass -e into command
+# substitutions by default), or a stale target/ build would be installed.
+shopt -s inherit_errexit
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 crate="$root/wasm"
@@ -22,7 +25,7 @@ log() { printf '[build-wasm] %s\n' "$*" >&2; }
 
 # Rust's wasm32 defaults (LLVM 19+) use these post-MVP features; wasm-opt must accept them.
 WASM_OPT_FEATURES=(--enable-bulk-memory --enable-sign-ext --enable-mutable-globals
-  --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types)
+  --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types --enable-simd)
 
 # The host restores the stack pointer after a trap so the instance stays usable (src/core/instance.ts).
 LINK_FLAGS="-Clink-arg=--export=__stack_pointer"

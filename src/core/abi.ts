@@ -3,7 +3,7 @@
  * byte offsets into the module's memory. Keep this in step with `wasm/src/lib.rs`: bump
  * `ABI_VERSION` on both sides whenever an export is added, removed or changes meaning.
  */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 /** Status codes of the exports that can reject arguments (`wasm/src/lib.rs`, `status`). */
 export const Status = {
@@ -39,6 +39,11 @@ export interface CoreExports {
   tributary_alloc(len: number): number;
   tributary_free(ptr: number, len: number): void;
   tributary_crc32c(ptr: number, len: number): number;
+  /**
+   * Turns the CRC-32C's wasm-SIMD path on (1, the default) or off (0). Results are identical;
+   * only the speed differs by engine (see `preferScalarChecksums`).
+   */
+  tributary_crc32c_set_vector(enabled: number): void;
   tributary_murmur2(ptr: number, len: number): number;
   tributary_partition_for_key(ptr: number, len: number, partitions: number): number;
   tributary_murmur2_batch(

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { crc32c } from "../../src/entry/node.ts";
+import { preferScalarChecksums } from "../../src/core/instance.ts";
 import { javaHashes } from "../support/java-oracle.ts";
 import { randomBytes, seededRandom } from "../support/random.ts";
 
@@ -41,6 +42,19 @@ describe("crc32c", () => {
       crc32c(input) === expected[i]!.crc32c ? [] : [{ length: input.length, index: i }],
     );
     expect(mismatches, `seed ${seed}`).toEqual([]);
+  });
+
+  it("the scalar path (chosen for Bun) gives the SIMD path's checksums, for every length and alignment", () => {
+    const rand = seededRandom(3720);
+    const data = randomBytes(rand, 70_000);
+    const cases: Array<[number, number]> = [];
+    for (let length = 0; length <= 2_100; length += 1 + (length >> 6)) cases.push([length % 16, length]);
+    for (let i = 0; i < 40; i++) cases.push([Math.floor(rand() * 16), Math.floor(rand() * 69_000)]);
+    const vector = cases.map(([at, length]) => crc32c(data.subarray(at, at + length)));
+    preferScalarChecksums(); // this file's core only (vitest isolates test files)
+    const scalar = cases.map(([at, length]) => crc32c(data.subarray(at, at + length)));
+    expect(scalar).toEqual(vector);
+    expect(new Set(vector).size).toBeGreaterThan(cases.length - 5);
   });
 
   it("rejects what is not bytes with a TypeError", () => {
