@@ -42,6 +42,7 @@ import { ArrayRun, SetRun, type RecordRun } from "../records/record-run.ts";
 import type { RecordSet } from "../records/record-set.ts";
 import type { DecodedRecord } from "../records/types.ts";
 import { Backoff } from "../transport/backoff.ts";
+import { ioTurn } from "./io-turn.ts";
 
 export type IsolationLevel = "read_uncommitted" | "read_committed";
 export type OffsetResetPolicy = "latest" | "earliest" | "error";
@@ -322,6 +323,8 @@ class PartitionConsumer implements Consumer {
 
   async *batches(): AsyncIterableIterator<ConsumerBatch> {
     for (;;) {
+      const turn = ioTurn();
+      if (turn) await turn;
       const item = await this.take();
       if (!item) return;
       if (item.kind === "error") throw item.error;
@@ -348,6 +351,8 @@ class PartitionConsumer implements Consumer {
     const running = new Set<Promise<void>>();
     let failure: unknown;
     while (failure === undefined) {
+      const turn = ioTurn();
+      if (turn) await turn;
       const item = await this.take();
       if (!item) break;
       if (item.kind === "error") {

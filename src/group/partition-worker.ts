@@ -24,6 +24,7 @@ import { partitionsForKeys } from "../hashing.ts";
 import type { RecordRun } from "../records/record-run.ts";
 import type { DecodedRecord } from "../records/types.ts";
 import { OffsetTracker, type AckResult } from "../offsets/offset-tracker.ts";
+import { ioTurn } from "../consumer/io-turn.ts";
 import { Backoff } from "../transport/backoff.ts";
 import type { GroupEvents } from "./events.ts";
 
@@ -243,6 +244,11 @@ export class PartitionWorker {
 
   private async loop(): Promise<void> {
     while (!this.stopping) {
+      const turn = ioTurn(); // let the fetcher's sockets be read between calls (see io-turn.ts)
+      if (turn) {
+        await turn;
+        continue; // stopped, paused or re-queued meanwhile: look again
+      }
       const records = this.paused ? undefined : this.take();
       if (!records) {
         if (!this.paused && !this.caughtUpSent && this.highWatermark >= 0 && this.lastNextOffset >= this.highWatermark && this.queue.length === 0) {

@@ -222,6 +222,25 @@ describe("fetch-ahead (scripted broker)", () => {
     expect(Object.isFrozen(batch!.records[1]!.headers)).toBe(true);
   });
 
+  it("readers give the event loop a turn between busy handler calls (sockets are read meanwhile)", async () => {
+    // One Fetch answers 4 partitions: 4 batches queued at once, each handled by a 5 ms busy call.
+    const { consumer } = fakeConsumer(4, (_, offset) => (offset === 0 ? { records: data(0, ["x"]) } : {}));
+    consumer.assign([0, 1, 2, 3].map((partition) => ({ topic: TOPIC, partition, offset: 0 })));
+    const order: string[] = [];
+    void consumer.run({
+      eachBatch: (batch) => {
+        if (order.length === 0) setTimeout(() => order.push("timer"), 0);
+        order.push(`p${batch.partition}`);
+        const until = performance.now() + 5;
+        while (performance.now() < until);
+      },
+    });
+    await until(() => order.filter((o) => o.startsWith("p")).length === 4 && order.includes("timer"));
+    expect(order.filter((o) => o.startsWith("p"))).toHaveLength(4);
+    // Without the turns, the four calls run back to back as promise continuations and the timer waits for all of them.
+    expect(order.indexOf("timer")).toBeLessThan(order.length - 1);
+  });
+
   it("a handled batch drops its record objects; read again, it builds equal ones", async () => {
     const { consumer } = fakeConsumer(1, (_, offset) => onePerFetch(2, "r")(offset));
     consumer.assign([{ ...P0, offset: 0 }]);
