@@ -76,7 +76,11 @@ export interface Assignment extends TopicPartition {
 export interface ConsumerBatch {
   topic: string;
   partition: number;
-  /** Data records at or after the position, in offset order (control and aborted records removed). */
+  /**
+   * Data records at or after the position, in offset order (control and aborted records removed).
+   * Built when first read; once the batch is handled the consumer drops them, and a later read
+   * builds equal record objects again (keep the array itself if you need the same objects).
+   */
   records: DecodedRecord[];
   highWatermark: number;
   lastStableOffset: number;
