@@ -63,6 +63,7 @@ export interface CoreExports {
   tributary_offsets_delivered_list(handle: number, offsets: number, count: number): number;
   tributary_offsets_ack(handle: number, offset: number): number;
   tributary_offsets_ack_list(handle: number, offsets: number, count: number): number;
+  tributary_offsets_ack_range(handle: number, first: number, lastInclusive: number): number;
   tributary_offsets_committable(handle: number): number;
   tributary_offsets_pending(handle: number): number;
   tributary_offsets_stats(handle: number, out: number): number;

@@ -32,6 +32,7 @@ const REQUIRED_EXPORTS: ReadonlyArray<keyof CoreExports> = [
   "tributary_offsets_delivered_list",
   "tributary_offsets_ack",
   "tributary_offsets_ack_list",
+  "tributary_offsets_ack_range",
   "tributary_offsets_committable",
   "tributary_offsets_pending",
   "tributary_offsets_stats",

@@ -319,8 +319,14 @@ export class PartitionWorker {
       events.emit({ type: "handler-start", topic: this.topic, partition: this.partition, records: records.length });
       try {
         await this.options.handleRecords({ records, topic: this.topic, partition: this.partition, generationId: this.generationId, highWatermark, ...(lane === undefined ? {} : { lane }) });
-        // One call into the core for the whole call's records (not one per record).
-        if (this.options.autoAck && !this.detached) this.tracker!.ackMany(records.map((r) => r.offset));
+        // One call into the core for the whole call's records (not one per record); a run of
+        // consecutive offsets (the usual call) as a range, without listing them.
+        if (this.options.autoAck && !this.detached) {
+          const first = records[0]!.offset;
+          const last = records[records.length - 1]!.offset;
+          if (last - first + 1 === records.length) this.tracker!.ackRange(first, last);
+          else this.tracker!.ackMany(records.map((r) => r.offset));
+        }
         this.handled += records.length;
         events.emit({ type: "handler-stop", topic: this.topic, partition: this.partition, records: records.length, durationMs: Date.now() - started });
         return;

@@ -83,6 +83,37 @@ describe("OffsetTracker", () => {
     tracker.close();
   });
 
+  it("ackRange acknowledges what single acks of the same offsets would, in one call", () => {
+    const rand = seededRandom(848);
+    for (let round = 0; round < 40; round++) {
+      const start = Math.floor(rand() * 1_000);
+      const tracker = new OffsetTracker(start);
+      const model = new Model(start);
+      let position = start;
+      for (let step = 0; step < 30; step++) {
+        if (rand() < 0.45) {
+          const first = position + Math.floor(rand() * 3);
+          const offsets = range(first, first + Math.floor(rand() * 500)).filter(() => rand() < 0.9);
+          if (offsets.length === 0) continue;
+          tracker.deliveredOffsets(offsets);
+          model.deliver(offsets);
+          position = offsets[offsets.length - 1]! + 1;
+        } else {
+          const first = start + Math.floor(rand() * (position - start + 10));
+          const last = first + Math.floor(rand() * 700);
+          const expected = range(first, last).filter((offset) => model.ack(offset) === "acked").length;
+          expect(tracker.ackRange(first, last)).toBe(expected);
+        }
+        expect([tracker.committable(), tracker.pending]).toEqual([model.committable(), model.pending.size]);
+      }
+      tracker.close();
+    }
+    const tracker = new OffsetTracker(0);
+    expect(() => tracker.ackRange(5, 4)).toThrow(RangeError);
+    expect(() => tracker.ackRange(-1, 4)).toThrow(RangeError);
+    tracker.close();
+  });
+
   it("never lets an offset that was not delivered hold the commit back", () => {
     const tracker = new OffsetTracker(0);
     // Compaction gaps of every size, a transaction marker at 7, a far jump.

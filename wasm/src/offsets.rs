@@ -349,6 +349,48 @@ impl OffsetTracker {
         Ack::Acked
     }
 
+    /// Acknowledges every delivered offset in `first..=last` (holes and offsets below the floor
+    /// are skipped, as single acks would refuse them) word by word, and returns how many were
+    /// newly acknowledged: what a handler call of consecutive records needs, without one call
+    /// per offset.
+    pub fn ack_range(&mut self, first: u64, last: u64) -> u64 {
+        let from = first.max(self.committable());
+        let to = last.saturating_add(1).min(self.position);
+        if from >= to {
+            return 0;
+        }
+        let mut acked = 0;
+        let start = self.runs.partition_point(|run| run.end <= from);
+        for run in self.runs.range_mut(start..) {
+            if run.base >= to {
+                break;
+            }
+            let mut bit = from.max(run.base) - run.base;
+            let end = to.min(run.end) - run.base;
+            let mut in_run = 0;
+            while bit < end {
+                let word_index = (bit / WORD_BITS) as usize;
+                let shift = bit % WORD_BITS;
+                let count = (WORD_BITS - shift).min(end - bit);
+                let mask = if count == WORD_BITS { u64::MAX } else { ((1u64 << count) - 1) << shift };
+                // Holes are set in `acked` too, so they are never counted as fresh.
+                if let Some(word) = run.acked.get_mut(word_index) {
+                    let fresh = mask & !*word;
+                    *word |= fresh;
+                    in_run += u64::from(fresh.count_ones());
+                }
+                bit += count;
+            }
+            run.pending -= in_run;
+            acked += in_run;
+        }
+        self.pending -= acked;
+        if start == 0 && acked > 0 {
+            self.release_front();
+        }
+        acked
+    }
+
     /// Drops the acknowledged prefix: full words of the first run, and runs with nothing pending.
     fn release_front(&mut self) {
         while let Some(run) = self.runs.front_mut() {
@@ -670,6 +712,20 @@ pub unsafe extern "C" fn tributary_offsets_ack_list(handle: u32, ptr: *const f64
     })
 }
 
+/// Acknowledges the delivered offsets in `first..=last_inclusive` and returns how many were newly
+/// acknowledged, or [`status::BAD_HANDLE`] / [`status::BAD_OFFSET`].
+#[unsafe(no_mangle)]
+pub extern "C" fn tributary_offsets_ack_range(handle: u32, first: f64, last_inclusive: f64) -> i32 {
+    let (Some(first), Some(last)) = (offset_from_f64(first, MAX_OFFSET), offset_from_f64(last_inclusive, MAX_OFFSET))
+    else {
+        return status::BAD_OFFSET;
+    };
+    if first > last {
+        return status::BAD_OFFSET;
+    }
+    with_tracker(handle, status::BAD_HANDLE, |tracker| i32::try_from(tracker.ack_range(first, last)).unwrap_or(i32::MAX))
+}
+
 /// The offset that is safe to commit, or [`status::BAD_HANDLE`] (negative).
 #[unsafe(no_mangle)]
 pub extern "C" fn tributary_offsets_committable(handle: u32) -> f64 {
@@ -779,6 +835,51 @@ mod tests {
             assert!(run.holes.is_empty() || run.holes.len() == run.acked.len());
             let tail = run.end - run.base;
             assert!(!Run::bit(&run.acked, tail) || tail % WORD_BITS == 0);
+        }
+    }
+
+    #[test]
+    fn ack_range_matches_single_acks() {
+        for seed in 1..300u64 {
+            let mut rng = Rng(seed * 0x9E37_79B9_7F4A_7C15);
+            let start = rng.below(200);
+            let mut by_range = OffsetTracker::new(start);
+            let mut by_one = OffsetTracker::new(start);
+            let mut position = start;
+            for _ in 0..40 {
+                match rng.below(4) {
+                    0 | 1 => {
+                        // Deliver a range, or a list with holes.
+                        let first = position + rng.below(3);
+                        let len = 1 + rng.below(300);
+                        if rng.below(2) == 0 {
+                            by_range.deliver_range(first, first + len - 1).unwrap();
+                            by_one.deliver_range(first, first + len - 1).unwrap();
+                            position = first + len;
+                        } else {
+                            let list: Vec<u64> = (first..first + len).filter(|_| rng.below(5) != 0).collect();
+                            if list.is_empty() {
+                                continue;
+                            }
+                            by_range.deliver_list(&list).unwrap();
+                            by_one.deliver_list(&list).unwrap();
+                            position = list[list.len() - 1] + 1;
+                        }
+                    }
+                    _ => {
+                        let lo = start + rng.below(position - start + 5);
+                        let hi = lo + rng.below(400);
+                        let expected = (lo..=hi).filter(|&offset| by_one.ack(offset) == Ack::Acked).count() as u64;
+                        assert_eq!(by_range.ack_range(lo, hi), expected, "seed {seed}: ack_range({lo}, {hi})");
+                    }
+                }
+                assert_eq!(
+                    (by_range.committable(), by_range.pending(), by_range.position()),
+                    (by_one.committable(), by_one.pending(), by_one.position()),
+                    "seed {seed}"
+                );
+                check_invariants(&by_range);
+            }
         }
     }
 
