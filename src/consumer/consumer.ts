@@ -1,10 +1,11 @@
 /**
  * The partition consumer (assign mode): the application names the partitions it reads, and where.
  *
- * - One Fetch request per leader broker at a time, covering every assigned partition it leads that
- *   is fetchable (not paused, its position known, no batch of it buffered), on the cluster's
- *   "fetch" connection; ListOffsets (resets, seeks) travel on the "admin" connection so they never
- *   wait behind a long-polling Fetch.
+ * - One long-polling Fetch request per leader broker at a time, covering every assigned partition
+ *   it leads that is fetchable (not paused, its position known, no batch of it buffered), on the
+ *   cluster's "fetch" connection; while the broker's answers carry records, two at a time without
+ *   long polling (each for different partitions, see `schedule`). ListOffsets (resets, seeks)
+ *   travel on the "admin" connection so they never wait behind a long-polling Fetch.
  * - Records are decoded with one `decodeRecordBatches` call per partition per response. Positions
  *   advance by each complete batch's `lastOffset + 1` (compacted gaps, control batches and aborted
  *   batches included); records below the position (the first batch of a fetch from the middle of a
@@ -197,7 +198,10 @@ class PartitionConsumer implements Consumer {
   private readonly verifyCrc: boolean;
   private readonly requestTimeoutMs: number;
   private readonly states = new Map<string, PartitionState>();
-  private readonly brokersInFlight = new Set<number>();
+  /** Fetch requests in flight per broker (up to two while it streams: see `schedule`). */
+  private readonly brokersInFlight = new Map<number, number>();
+  /** Brokers whose last Fetch answer carried records. */
+  private readonly brokersStreaming = new Set<number>();
   private readonly brokerRetryAt = new Map<number, number>();
   private readonly brokerBackoff = new Map<number, Backoff>();
   private readonly queue: Item[] = [];
@@ -596,7 +600,7 @@ class PartitionConsumer implements Consumer {
           nextAt = Math.min(nextAt, s.retryAt);
           continue;
         }
-        if (this.brokersInFlight.has(p.leader)) continue; // woken again when that fetch ends
+        if ((this.brokersInFlight.get(p.leader) ?? 0) >= (this.brokersStreaming.has(p.leader) ? 2 : 1)) continue; // woken again when one ends
         const held = heldUntil.get(p.leader) ?? 0;
         if (held > Date.now()) {
           nextAt = Math.min(nextAt, held); // or sooner: a release wakes the scheduler
@@ -609,18 +613,30 @@ class PartitionConsumer implements Consumer {
         }
         byLeader.set(p.leader, [...(byLeader.get(p.leader) ?? []), s]);
       }
-      for (const [nodeId, share] of byLeader) {
-        if (this.closed) return;
-        this.brokersInFlight.add(nodeId);
-        for (const s of share) s.inFlight = true;
-        void this.fetch(nodeId, share, meta).catch((error: unknown) => {
-          // A bug or an unforeseen answer: surfaced, never an unhandled rejection.
-          if (!this.closed) for (const s of share) this.deliver(s, { kind: "error", error: asTributary(error, s) });
-        }).finally(() => {
-          this.brokersInFlight.delete(nodeId);
-          for (const s of share) s.inFlight = false;
-          this.wake();
-        });
+      for (const [nodeId, fetchable] of byLeader) {
+        // While a broker streams records, its partitions go out in two Fetches (halves, later
+        // whichever are free) without long polling: the broker answers the second right after the
+        // first, so one answer is decoded and handled while the next is on its way. An idle broker
+        // gets one long-polling Fetch, as it always did (two would wait in line on its connection).
+        const streaming = this.brokersStreaming.has(nodeId);
+        const inFlight = this.brokersInFlight.get(nodeId) ?? 0;
+        const half = Math.ceil(fetchable.length / 2);
+        const shares = streaming && inFlight === 0 && fetchable.length >= 2 ? [fetchable.slice(0, half), fetchable.slice(half)] : [fetchable];
+        for (const share of shares) {
+          if (this.closed) return;
+          this.brokersInFlight.set(nodeId, (this.brokersInFlight.get(nodeId) ?? 0) + 1);
+          for (const s of share) s.inFlight = true;
+          void this.fetch(nodeId, share, meta, streaming ? 0 : this.maxWaitMs).catch((error: unknown) => {
+            // A bug or an unforeseen answer: surfaced, never an unhandled rejection.
+            if (!this.closed) for (const s of share) this.deliver(s, { kind: "error", error: asTributary(error, s) });
+          }).finally(() => {
+            const left = (this.brokersInFlight.get(nodeId) ?? 1) - 1;
+            if (left > 0) this.brokersInFlight.set(nodeId, left);
+            else this.brokersInFlight.delete(nodeId);
+            for (const s of share) s.inFlight = false;
+            this.wake();
+          });
+        }
       }
     }
     if (nextAt < Infinity) this.wakeAt(nextAt);
@@ -705,7 +721,7 @@ class PartitionConsumer implements Consumer {
     return results;
   }
 
-  private async fetch(nodeId: number, share: PartitionState[], meta: ClusterMetadata): Promise<void> {
+  private async fetch(nodeId: number, share: PartitionState[], meta: ClusterMetadata, maxWaitMs: number): Promise<void> {
     const sent = share.map((s) => ({ state: s, generation: s.generation, offset: s.position! }));
     const byTopic = new Map<string, typeof sent>();
     for (const entry of sent) byTopic.set(entry.state.topic, [...(byTopic.get(entry.state.topic) ?? []), entry]);
@@ -719,7 +735,7 @@ class PartitionConsumer implements Consumer {
     try {
       response = await this.cluster.connectionTo(nodeId, "fetch").send(APIS.Fetch, {
         replicaId: -1,
-        maxWaitMs: this.maxWaitMs,
+        maxWaitMs,
         minBytes: this.minBytes,
         maxBytes: this.maxBytes,
         isolationLevel: this.isolation,
@@ -739,7 +755,7 @@ class PartitionConsumer implements Consumer {
         })),
         forgottenTopicsData: [],
         rackId: "",
-      }, { timeoutMs: this.requestTimeoutMs + this.maxWaitMs });
+      }, { timeoutMs: this.requestTimeoutMs + maxWaitMs });
     } catch (error) {
       if (this.closed) return;
       this.stats.fetchErrors++;
@@ -763,6 +779,10 @@ class PartitionConsumer implements Consumer {
       if (!error.retriable) for (const s of share) this.deliver(s, { kind: "error", error });
       return;
     }
+    let carried = false;
+    for (const t of response.responses) for (const p of t.partitions) carried ||= (p.records?.length ?? 0) > 0;
+    if (carried) this.brokersStreaming.add(nodeId);
+    else this.brokersStreaming.delete(nodeId);
     const byKey = new Map(sent.map((e) => [e.state.key, e]));
     for (const t of response.responses) {
       const topic = t.topic || names.get(t.topicId);

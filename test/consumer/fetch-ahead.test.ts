@@ -24,6 +24,8 @@ function fakeConsumer(partitions: number, script: (partition: number, fetchOffse
   const consumer = createConsumer({ brokers: ["fake:9092"], maxWaitMs: 100, ...options });
   consumers.push(consumer);
   const requests: FetchRequest[] = [];
+  let inFlight = 0;
+  let peakInFlight = 0;
   const meta = {
     clusterId: "fake", controllerId: 1, updatedAt: Date.now(),
     brokers: new Map([[1, { nodeId: 1, host: "fake", port: 9092, rack: null }]]),
@@ -39,7 +41,9 @@ function fakeConsumer(partitions: number, script: (partition: number, fetchOffse
   cluster.connectionTo = () => ({
     send: async (_api: unknown, request: FetchRequest) => {
       requests.push(structuredClone(request));
+      peakInFlight = Math.max(peakInFlight, ++inFlight);
       await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
       const response: FetchResponse = {
         throttleTimeMs: 0, errorCode: 0, sessionId: 0, nodeEndpoints: [],
         responses: request.topics.map((t) => ({
@@ -55,7 +59,7 @@ function fakeConsumer(partitions: number, script: (partition: number, fetchOffse
   });
   /** How many Fetch requests asked for `partition`. */
   const fetchesOf = (partition: number) => requests.filter((r) => r.topics.some((t) => t.partitions.some((p) => p.partition === partition))).length;
-  return { consumer, requests, fetchesOf };
+  return { consumer, requests, fetchesOf, peakInFlight: () => peakInFlight };
 }
 
 /** One batch of one record per offset below `end` (one batch per Fetch), nothing after. */
@@ -239,6 +243,27 @@ describe("fetch-ahead (scripted broker)", () => {
     expect(order.filter((o) => o.startsWith("p"))).toHaveLength(4);
     // Without the turns, the four calls run back to back as promise continuations and the timer waits for all of them.
     expect(order.indexOf("timer")).toBeLessThan(order.length - 1);
+  });
+
+  it("a broker that streams records gets two Fetches at once (no long poll); an idle one a single long-polling Fetch", async () => {
+    const streaming = fakeConsumer(4, (_, offset) => onePerFetch(40, "s")(offset));
+    streaming.consumer.assign([0, 1, 2, 3].map((partition) => ({ topic: TOPIC, partition, offset: 0 })));
+    let handled = 0;
+    void streaming.consumer.run({ eachBatch: (batch) => void (handled += batch.records.length) });
+    await until(() => handled === 160);
+    expect(handled).toBe(160);
+    expect(streaming.peakInFlight()).toBe(2);
+    expect(streaming.requests.some((r) => r.maxWaitMs === 0)).toBe(true);
+    // The first Fetch (nothing known yet) long-polls; once answers carry records, none does.
+    expect(streaming.requests[0]!.maxWaitMs).toBe(100);
+
+    const idle = fakeConsumer(4, () => ({}));
+    idle.consumer.assign([0, 1, 2, 3].map((partition) => ({ topic: TOPIC, partition, offset: 0 })));
+    void idle.consumer.run({ eachBatch: () => {} });
+    await sleep(300);
+    expect(idle.requests.length).toBeGreaterThan(5);
+    expect(idle.peakInFlight()).toBe(1);
+    expect(idle.requests.every((r) => r.maxWaitMs === 100)).toBe(true);
   });
 
   it("a handled batch drops its record objects; read again, it builds equal ones", async () => {
