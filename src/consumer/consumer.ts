@@ -254,19 +254,14 @@ class PartitionConsumer implements Consumer {
       if (a.offset !== undefined) {
         state.position = a.offset;
         state.reset = null;
-        state.generation++;
-        state.ahead = null;
+        this.invalidate(state);
       } else if (state.position === null && state.reset === null) {
         if (this.resetPolicy === "error") throw new TypeError(`no offset for ${key} and offsetResetPolicy is "error": give one`);
         state.reset = this.resetPolicy;
       }
       next.set(key, state);
     }
-    for (const [key, state] of this.states) {
-      if (next.has(key)) continue;
-      state.generation++;
-      state.ahead = null;
-    }
+    for (const [key, state] of this.states) if (!next.has(key)) this.invalidate(state);
     this.states.clear();
     for (const [key, state] of next) this.states.set(key, state);
     this.wake();
@@ -279,8 +274,7 @@ class PartitionConsumer implements Consumer {
   async seek(tp: TopicPartition, target: SeekTarget): Promise<number> {
     this.assertOpen();
     const state = this.stateOf(tp);
-    state.generation++;
-    state.ahead = null;
+    this.invalidate(state);
     const generation = state.generation;
     if (typeof target === "number") {
       if (!(Number.isSafeInteger(target) && target >= 0)) throw new RangeError(`bad offset ${target}`);
@@ -378,8 +372,7 @@ class PartitionConsumer implements Consumer {
           // Redelivered after resume: back to where this batch started, paused.
           if (this.isCurrent(item)) {
             item.state.position = item.fetchOffset;
-            item.state.generation++;
-            item.state.ahead = null;
+            this.invalidate(item.state);
             item.state.paused = true;
           }
           failure ??= error;
@@ -471,6 +464,17 @@ class PartitionConsumer implements Consumer {
   private surface(state: PartitionState, error: TributaryError): void {
     state.paused = true;
     this.push({ kind: "error", error });
+  }
+
+  /** The partition moved (seek, assign, unassign, a failed handler): answers to earlier fetches, and what is buffered, are dropped. */
+  private invalidate(s: PartitionState): void {
+    s.generation++;
+    s.ahead = null;
+  }
+
+  /** `deliver` for an error of the partition's fetch (it surfaces after the records before it). */
+  private deliverError(s: PartitionState, error: TributaryError): void {
+    this.deliver(s, { kind: "error", error });
   }
 
   /**
@@ -628,7 +632,7 @@ class PartitionConsumer implements Consumer {
           for (const s of share) s.inFlight = true;
           void this.fetch(nodeId, share, meta, streaming ? 0 : this.maxWaitMs).catch((error: unknown) => {
             // A bug or an unforeseen answer: surfaced, never an unhandled rejection.
-            if (!this.closed) for (const s of share) this.deliver(s, { kind: "error", error: asTributary(error, s) });
+            if (!this.closed) for (const s of share) this.deliverError(s, asTributary(error, s));
           }).finally(() => {
             const left = (this.brokersInFlight.get(nodeId) ?? 1) - 1;
             if (left > 0) this.brokersInFlight.set(nodeId, left);
@@ -766,7 +770,7 @@ class PartitionConsumer implements Consumer {
       this.brokerRetryAt.set(nodeId, Date.now() + backoff.next());
       // Any ConnectionError is transient here, "closed-by-client" included: the cluster closes the
       // connections of brokers that left or moved, and the next Fetch opens a new one.
-      if (!isRetriable(error) && !(error instanceof ConnectionError)) for (const s of share) this.deliver(s, { kind: "error", error: asTributary(error, s) });
+      if (!isRetriable(error) && !(error instanceof ConnectionError)) for (const s of share) this.deliverError(s, asTributary(error, s));
       return;
     }
     if (this.closed) return;
@@ -776,7 +780,7 @@ class PartitionConsumer implements Consumer {
       this.stats.fetchErrors++;
       const error = kafkaError(response.errorCode)!;
       this.brokerRetryAt.set(nodeId, Date.now() + 500);
-      if (!error.retriable) for (const s of share) this.deliver(s, { kind: "error", error });
+      if (!error.retriable) for (const s of share) this.deliverError(s, error);
       return;
     }
     let carried = false;
@@ -802,7 +806,7 @@ class PartitionConsumer implements Consumer {
       this.stats.fetchErrors++;
       if (p.errorCode === OFFSET_OUT_OF_RANGE) {
         if (this.resetPolicy === "error") {
-          this.deliver(s, { kind: "error", error: new OffsetOutOfRangeError({ topic: s.topic, partition: s.partition, offset: fetchOffset }) });
+          this.deliverError(s, new OffsetOutOfRangeError({ topic: s.topic, partition: s.partition, offset: fetchOffset }));
         } else {
           s.position = null;
           s.reset = this.resetPolicy;
@@ -815,7 +819,7 @@ class PartitionConsumer implements Consumer {
         s.retryAt = Date.now() + s.backoff.next();
         return;
       }
-      this.deliver(s, { kind: "error", error });
+      this.deliverError(s, error);
       return;
     }
     s.backoff.reset();
@@ -834,7 +838,7 @@ class PartitionConsumer implements Consumer {
         }
         failure = error;
       } else {
-        this.deliver(s, { kind: "error", error: asTributary(error, s) });
+        this.deliverError(s, asTributary(error, s));
         return;
       }
     }
@@ -847,10 +851,10 @@ class PartitionConsumer implements Consumer {
       // Not one whole batch fit: ask for more next time (KIP-74), up to maxBytes.
       if (s.fetchBytes >= this.maxBytes) {
         const size = set.partialBatch?.size;
-        this.deliver(s, { kind: "error", error: new TributaryError(
+        this.deliverError(s, new TributaryError(
           `${s.key}: the record batch at offset ${fetchOffset}${size === undefined ? "" : ` (${size} bytes)`} does not fit in maxBytes ` +
             `(${this.maxBytes}); raise maxBytes or seek past it`,
-        ) });
+        ));
         return;
       }
       const want = set.partialBatch?.size ?? s.fetchBytes * 2;
@@ -862,7 +866,7 @@ class PartitionConsumer implements Consumer {
         batch: lazyBatch(s, selection, p.highWatermark, p.lastStableOffset, p.logStartOffset, s.position!),
       });
     }
-    if (failure) this.deliver(s, { kind: "error", error: failure });
+    if (failure) this.deliverError(s, failure);
   }
 
   /** The records to deliver: data records at or after the position, aborted transactions removed. */

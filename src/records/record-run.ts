@@ -69,7 +69,7 @@ export class SetRun implements RecordRun {
 
   splitOff(count: number): RecordRun {
     if (count >= this.#length) {
-      const all = new SetRun(this.#set, this.#ranges, this.#length);
+      const all = this.copy();
       this.#ranges = [];
       this.#length = 0;
       return all;

@@ -29,7 +29,6 @@ export class RecordSet implements Iterable<DecodedRecord> {
   readonly partialBatch: { baseOffset: number | undefined; size: number | undefined } | undefined;
 
   readonly #input: Uint8Array;
-  readonly #data: Uint8Array;
   // Views are made with `new Uint8Array(buffer, byteOffset, length)`: cheaper than `subarray`.
   readonly #inputBuffer: ArrayBufferLike;
   readonly #inputOffset: number;
@@ -53,7 +52,6 @@ export class RecordSet implements Iterable<DecodedRecord> {
     partialBatch: { baseOffset: number | undefined; size: number | undefined } | undefined;
   }) {
     this.#input = fields.input;
-    this.#data = fields.data;
     this.#inputBuffer = fields.input.buffer;
     this.#inputOffset = fields.input.byteOffset;
     this.#inputLength = fields.input.length;

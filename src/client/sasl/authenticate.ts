@@ -52,9 +52,9 @@ async function send<Req, Res>(
   body: Req,
   options: SaslAuthenticateOptions,
 ): Promise<Res> {
-  // The connection writes its own correlation id over the 0 here; frame.ts adds a size prefix it does not want.
+  // The connection writes the size prefix and its own correlation id over the 0 here, in place.
   const frame = encodeRequest(api, version, 0, options.clientId === undefined ? "tributary" : options.clientId, body);
-  const response = await connection.request(frame.subarray(4), options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
+  const response = await connection.request(frame.subarray(4), { prefixRoom: true, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) });
   return decodeResponse(api, version, response).body;
 }
 
