@@ -4,55 +4,21 @@
  * limit left out, interleaved aborted transactions — and error back-off.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { createConsumer, crc32c, CorruptRecordError, encodeRecordBatch, type Consumer, type ConsumerBatch } from "../../src/entry/node.ts";
-import type { FetchRequest, FetchResponse } from "../../src/protocol/generated/index.ts";
+import { crc32c, CorruptRecordError, createConsumer, encodeRecordBatch, type Consumer, type ConsumerBatch, type ConsumerOptions } from "../../src/entry/node.ts";
+import type { FetchRequest } from "../../src/protocol/generated/index.ts";
 import { concat } from "../support/raw-batch.ts";
-
-const TOPIC = "t";
+import { scriptedConsumer, SCRIPTED_TOPIC as TOPIC, type FetchAnswer } from "../support/scripted-broker.ts";
 const consumers: Consumer[] = [];
 
 afterEach(async () => {
   for (const c of consumers.splice(0)) await c.close();
 });
 
-type Answer = Partial<FetchResponse["responses"][number]["partitions"][number]>;
-
 /** A consumer whose Fetch requests `script` answers (one partition, leader 1). */
-function fakeConsumer(script: (request: FetchRequest, n: number) => Answer, options: Parameters<typeof createConsumer>[0] extends infer O ? Partial<O> : never = {}) {
-  const consumer = createConsumer({ brokers: ["fake:9092"], maxWaitMs: 100, ...options });
-  consumers.push(consumer);
-  const requests: FetchRequest[] = [];
-  let invalidations = 0;
-  const meta = {
-    clusterId: "fake", controllerId: 1, updatedAt: Date.now(),
-    brokers: new Map([[1, { nodeId: 1, host: "fake", port: 9092, rack: null }]]),
-    topics: new Map([[TOPIC, {
-      name: TOPIC, topicId: "00000000-0000-0000-0000-000000000001", isInternal: false,
-      partitions: [{ partition: 0, leader: 1, leaderEpoch: 0, replicas: [1], isr: [1], offlineReplicas: [], errorCode: 0 }],
-    }]]),
-  };
-  const cluster = consumer.cluster as any;
-  cluster.connect = async () => meta;
-  cluster.metadataFor = async () => meta;
-  cluster.invalidateMetadata = () => void invalidations++;
-  cluster.connectionTo = () => ({
-    send: async (_api: unknown, request: FetchRequest) => {
-      requests.push(structuredClone(request));
-      const answer = script(request, requests.length - 1);
-      await new Promise((r) => setTimeout(r, 5));
-      const response: FetchResponse = {
-        throttleTimeMs: 0, errorCode: 0, sessionId: 0, nodeEndpoints: [],
-        responses: [{
-          topic: TOPIC, topicId: "", partitions: [{
-            partitionIndex: 0, errorCode: 0, highWatermark: 100, lastStableOffset: 100, logStartOffset: 0,
-            abortedTransactions: null, preferredReadReplica: -1, records: null, ...answer,
-          }],
-        }],
-      };
-      return response;
-    },
-  });
-  return { consumer, requests, invalidations: () => invalidations };
+function fakeConsumer(script: (request: FetchRequest, n: number) => FetchAnswer, options: Partial<ConsumerOptions> = {}) {
+  const scripted = scriptedConsumer({ partitions: 1, highWatermark: 100, answer: (_p, _o, request, n) => script(request, n), options });
+  consumers.push(scripted.consumer);
+  return scripted;
 }
 
 /** A control batch (transaction marker) for `producerId` at `offset`: type 0 ABORT, 1 COMMIT. */

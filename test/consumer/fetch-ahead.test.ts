@@ -6,64 +6,27 @@
  * ahead surfaces after the records before it. Also the record objects the consumer builds.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { createConsumer, CorruptRecordError, decodeRecordBatches, encodeRecordBatch, type Consumer, type ConsumerBatch } from "../../src/entry/node.ts";
-import type { FetchRequest, FetchResponse } from "../../src/protocol/generated/index.ts";
+import { CorruptRecordError, decodeRecordBatches, encodeRecordBatch, type Consumer, type ConsumerBatch, type ConsumerOptions } from "../../src/entry/node.ts";
 import { concat } from "../support/raw-batch.ts";
-
-const TOPIC = "t";
+import { scriptedConsumer, SCRIPTED_TOPIC as TOPIC, type FetchAnswer } from "../support/scripted-broker.ts";
 const consumers: Consumer[] = [];
 
 afterEach(async () => {
   for (const c of consumers.splice(0)) await c.close();
 });
 
-type Answer = Partial<FetchResponse["responses"][number]["partitions"][number]>;
-
 /** A consumer whose Fetch requests `script` answers per partition (`partitions` partitions, all led by broker 1). */
-function fakeConsumer(partitions: number, script: (partition: number, fetchOffset: number) => Answer, options: Partial<Parameters<typeof createConsumer>[0]> = {}) {
-  const consumer = createConsumer({ brokers: ["fake:9092"], maxWaitMs: 100, ...options });
-  consumers.push(consumer);
-  const requests: FetchRequest[] = [];
-  let inFlight = 0;
-  let peakInFlight = 0;
-  const meta = {
-    clusterId: "fake", controllerId: 1, updatedAt: Date.now(),
-    brokers: new Map([[1, { nodeId: 1, host: "fake", port: 9092, rack: null }]]),
-    topics: new Map([[TOPIC, {
-      name: TOPIC, topicId: "00000000-0000-0000-0000-000000000001", isInternal: false,
-      partitions: Array.from({ length: partitions }, (_, partition) => ({ partition, leader: 1, leaderEpoch: 0, replicas: [1], isr: [1], offlineReplicas: [], errorCode: 0 })),
-    }]]),
-  };
-  const cluster = consumer.cluster as any;
-  cluster.connect = async () => meta;
-  cluster.metadataFor = async () => meta;
-  cluster.invalidateMetadata = () => {};
-  cluster.connectionTo = () => ({
-    send: async (_api: unknown, request: FetchRequest) => {
-      requests.push(structuredClone(request));
-      peakInFlight = Math.max(peakInFlight, ++inFlight);
-      await new Promise((r) => setTimeout(r, 5));
-      inFlight--;
-      const response: FetchResponse = {
-        throttleTimeMs: 0, errorCode: 0, sessionId: 0, nodeEndpoints: [],
-        responses: request.topics.map((t) => ({
-          topic: TOPIC, topicId: "",
-          partitions: t.partitions.map((p) => ({
-            partitionIndex: p.partition, errorCode: 0, highWatermark: 1_000, lastStableOffset: 1_000, logStartOffset: 0,
-            abortedTransactions: null, preferredReadReplica: -1, records: null, ...script(p.partition, p.fetchOffset),
-          })),
-        })),
-      };
-      return response;
-    },
-  });
+function fakeConsumer(partitions: number, script: (partition: number, fetchOffset: number) => FetchAnswer, options: Partial<ConsumerOptions> = {}) {
+  const scripted = scriptedConsumer({ partitions, highWatermark: 1_000, answer: script, options });
+  consumers.push(scripted.consumer);
+  const { requests } = scripted;
   /** How many Fetch requests asked for `partition`. */
   const fetchesOf = (partition: number) => requests.filter((r) => r.topics.some((t) => t.partitions.some((p) => p.partition === partition))).length;
-  return { consumer, requests, fetchesOf, peakInFlight: () => peakInFlight };
+  return { ...scripted, fetchesOf };
 }
 
 /** One batch of one record per offset below `end` (one batch per Fetch), nothing after. */
-const onePerFetch = (end: number, tag: string) => (offset: number): Answer => (offset < end ? { records: data(offset, [`${tag}${offset}`]) } : {});
+const onePerFetch = (end: number, tag: string) => (offset: number): FetchAnswer => (offset < end ? { records: data(offset, [`${tag}${offset}`]) } : {});
 
 function data(offset: number, values: string[]): Uint8Array {
   return encodeRecordBatch(values.map((value) => ({ value })), { baseOffset: offset });
