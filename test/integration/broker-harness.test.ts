@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { probeApiVersions } from "../support/api-versions-probe.ts";
+import { createAdmin } from "../../src/entry/node.ts";
 import { isListening, KAFKA_SCRIPT, kafkaClasspath, REPO_ROOT, SINGLE_BROKER } from "../support/kafka.ts";
 
 const run = promisify(execFile);
@@ -26,6 +27,20 @@ describe("local Kafka broker (scripts/kafka.sh)", () => {
     expect(byKey.get(API.apiVersions)!.maxVersion).toBeGreaterThanOrEqual(3);
     // Kafka 4 dropped Fetch v0-v3 (KIP-896): a 3.x broker would still offer v0.
     expect(byKey.get(API.fetch)!.minVersion).toBeGreaterThanOrEqual(4);
+  });
+
+  it("keeps records of any age: time-based retention is off, so fixed 2023 timestamps in tests survive Kafka's retention check", async () => {
+    const admin = createAdmin({ brokers: [`${SINGLE_BROKER.host}:${SINGLE_BROKER.port}`], clientId: "tributary-harness-test" });
+    const topic = `tributary-harness-retention-${Date.now()}`;
+    try {
+      expect((await admin.createTopics([{ topic, numPartitions: 1 }]))[0]!.error).toBeNull();
+      const [described] = await admin.describeConfigs([topic], { keys: ["retention.ms"] });
+      expect(described!.error).toBeNull();
+      expect(described!.configs.find((c) => c.name === "retention.ms")?.value).toBe("-1");
+    } finally {
+      await admin.deleteTopics([topic]).catch(() => undefined);
+      admin.close();
+    }
   });
 
   it("manages a broker's whole life idempotently: start, start again, stop, restart on the same data, reset", async () => {
