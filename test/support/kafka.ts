@@ -40,19 +40,24 @@ export function isListening(host: string, port: number, timeoutMs = 1000): Promi
  * of its broker resource): the broker answering may have been started from another checkout.
  */
 export async function brokerLogDir(address = `${SINGLE_BROKER.host}:${SINGLE_BROKER.port}`): Promise<string> {
+  return (await brokerConfig("log.dirs", address)).split(",")[0]!;
+}
+
+/** One setting of the broker at `address`, as the broker itself reports it (DescribeConfigs of its broker resource). */
+export async function brokerConfig(key: string, address = `${SINGLE_BROKER.host}:${SINGLE_BROKER.port}`): Promise<string> {
   const { Cluster } = await import("../../src/entry/node.ts");
   const { APIS } = await import("../../src/protocol/generated/index.ts");
-  const cluster = new Cluster({ brokers: [address], clientId: "tributary-test-logdir" });
+  const cluster = new Cluster({ brokers: [address], clientId: "tributary-test-config" });
   try {
     const meta = await cluster.connect();
     const nodeId = [...meta.brokers.keys()][0]!;
     const answer = await cluster.sendToBroker(nodeId, APIS.DescribeConfigs, {
-      resources: [{ resourceType: 4, resourceName: String(nodeId), configurationKeys: ["log.dirs"] }],
+      resources: [{ resourceType: 4, resourceName: String(nodeId), configurationKeys: [key] }],
       includeSynonyms: false, includeDocumentation: false,
     });
-    const value = answer.results[0]?.configs.find((c) => c.name === "log.dirs")?.value;
-    if (!value) throw new Error(`broker ${address} did not report log.dirs`);
-    return value.split(",")[0]!;
+    const value = answer.results[0]?.configs.find((c) => c.name === key)?.value;
+    if (!value) throw new Error(`broker ${address} did not report ${key}`);
+    return value;
   } finally {
     cluster.close();
   }
