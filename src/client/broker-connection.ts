@@ -54,6 +54,8 @@ export interface BrokerConnectionOptions {
   tls?: TlsOptions | boolean;
   /** Opens sockets; default: the one the runtime's entry point registered. */
   socketFactory?: SocketFactory;
+  /** The connection carries large responses (Fetch): passed to the socket factory as a hint. */
+  bulkReads?: boolean;
   /** Default 10 s. */
   connectTimeoutMs?: number;
   /** Default time limit per request (including reconnecting and the greeting). Default 30 s. */
@@ -104,6 +106,7 @@ export class BrokerConnection {
       port: options.port,
       tls: options.tls,
       socketFactory: options.socketFactory,
+      bulkReads: options.bulkReads,
       connectTimeoutMs: options.connectTimeoutMs,
       requestTimeoutMs: options.requestTimeoutMs,
       maxFrameBytes: options.maxFrameBytes,

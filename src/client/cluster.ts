@@ -220,7 +220,7 @@ export class Cluster {
     const key = `${nodeId}|${broker.host}:${broker.port}|${purpose}`;
     let connection = this.connections.get(key);
     if (!connection || connection.isClosed) {
-      connection = this.newConnection(broker.host, broker.port, nodeId);
+      connection = this.newConnection(broker.host, broker.port, nodeId, purpose);
       this.connections.set(key, connection);
     }
     return connection;
@@ -447,11 +447,11 @@ export class Cluster {
     return false;
   }
 
-  private newConnection(host: string, port: number, nodeId: number): BrokerConnection {
+  private newConnection(host: string, port: number, nodeId: number, purpose: Purpose = "admin"): BrokerConnection {
     const o = this.options;
     return new BrokerConnection({
       host, port, nodeId,
-      clientId: o.clientId, tls: o.tls, socketFactory: o.socketFactory,
+      clientId: o.clientId, tls: o.tls, socketFactory: o.socketFactory, bulkReads: purpose === "fetch",
       connectTimeoutMs: o.connectTimeoutMs, requestTimeoutMs: o.requestTimeoutMs,
       backoff: o.reconnectBackoff ?? { initialMs: 50, maxMs: 1_000 }, authenticate: o.authenticate,
     });

@@ -116,7 +116,10 @@ export class Connection {
     const factory = options.socketFactory ?? defaultSocketFactory();
     const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const opening = factory(
-      { host: options.host, port: options.port, tls: options.tls, allowTlsUpgrade: options.allowTlsUpgrade },
+      {
+        host: options.host, port: options.port, tls: options.tls, allowTlsUpgrade: options.allowTlsUpgrade,
+        bulkReads: options.bulkReads, maxFrameBytes: connection.maxFrameBytes,
+      },
       { onData: (chunk) => connection.onData(chunk), onClose: (error) => connection.onSocketClose(error), readTarget: () => connection.readTarget() },
     );
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -9,11 +9,17 @@
  */
 import type * as NodeNet from "node:net";
 import type * as NodeTls from "node:tls";
+import { connectOnIoThread, type NodeWorkerThreadsModule } from "./node-io-thread.ts";
 import { connectionError, isTlsErrorCode as isTlsError, pemList, tlsOptionsOf, type Socket, type SocketFactory, type SocketHandlers, type SocketOptions, type TlsOptions } from "./socket.ts";
 
 export interface NodeSocketModules {
   net: Pick<typeof NodeNet, "connect">;
   tls: Pick<typeof NodeTls, "connect">;
+  /**
+   * With it, plain (non-TLS) sockets opened with `bulkReads` (Fetch connections) live on an I/O
+   * thread (node-io-thread.ts); without it, every socket is read on the calling thread.
+   */
+  workerThreads?: NodeWorkerThreadsModule;
 }
 
 function tlsConnectOptions(host: string, tls: TlsOptions): NodeTls.ConnectionOptions {
@@ -172,6 +178,11 @@ function readInto(options: SocketOptions, handlers: SocketHandlers): Pick<NodeNe
 export function nodeSocketFactory(modules: NodeSocketModules): SocketFactory {
   return async (options, handlers) => {
     const tls = tlsOptionsOf(options);
+    if (modules.workerThreads && options.bulkReads && !tls && !options.allowTlsUpgrade) {
+      const onThread = connectOnIoThread(modules.workerThreads, options, handlers);
+      // `undefined`: no thread could start here (worker threads unavailable); read on this thread instead.
+      if (onThread) return onThread;
+    }
     let socket: NodeNet.Socket;
     try {
       socket = tls

@@ -34,6 +34,14 @@ export interface SocketOptions {
    * this when connecting; Node reads such a socket without `onread`). Ignored when `tls` is set.
    */
   allowTlsUpgrade?: boolean;
+  /**
+   * The connection carries large responses (Fetch). A hint: a runtime that can read on another
+   * thread does so (Node: node-io-thread.ts), so the owner's thread never stalls the transfer while
+   * it works. Factories may ignore it.
+   */
+  bulkReads?: boolean;
+  /** The owner's limit on a response frame: a factory that frames responses itself must not allocate beyond it. */
+  maxFrameBytes?: number;
 }
 
 /** What the socket tells its owner. Each socket calls `onClose` exactly once, and nothing after it. */

@@ -6,9 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as net from "node:net";
 import * as tls from "node:tls";
+import * as workerThreads from "node:worker_threads";
 import { nodeSocketFactory } from "../../src/transport/node.ts";
 
-export const nodeSockets = nodeSocketFactory({ net, tls });
+/** Node's sockets as the entry point sets them up: `bulkReads` sockets on the I/O thread. */
+export const nodeSockets = nodeSocketFactory({ net, tls, workerThreads });
 
 /** A TCP server on 127.0.0.1 with a handler per connection; resolves with its port. */
 export async function loopbackServer(onConnection: (socket: NetSocket) => void): Promise<{ port: number; server: Server; close(): Promise<void> }> {
