@@ -7,8 +7,9 @@
  * Why: on the owner's thread a socket is read only between handler calls and decodes. While the
  * consumer decodes one Fetch answer the next one fills the kernel's receive buffer (~2 MB; Node
  * cannot enlarge it for TCP) and the broker stops sending, so every answer arrived late and the
- * consumer waited for data ~30 % of a read. Read on this thread, a 1M-record read took 264 ms
- * instead of 318 (median of 18 interleaved runs; group consumer 345 vs 400; bench/RESULTS.md).
+ * consumer waited for data ~30 % of a read. Read on this thread, 1M records took 264–316 ms instead
+ * of 318–330 (medians of 18 interleaved runs each; a group member 353 instead of 411 ms; see
+ * bench/RESULTS.md, fourth session).
  *
  * One thread serves every such socket of the process. It starts with the first one, keeps the
  * process alive only while a socket is open (like a socket would), and when it dies every socket
