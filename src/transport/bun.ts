@@ -4,7 +4,7 @@
  * TLS: Bun's `tls` options — CA (replaces the default roots), client certificate and key,
  * `serverName` (SNI and verification), `rejectUnauthorized`. No STARTTLS upgrade here.
  */
-import { connectionError, isTlsErrorCode, pemList, tlsOptionsOf, type Pem, type Socket, type SocketFactory, type SocketHandlers, type SocketOptions } from "./socket.ts";
+import { connectionError, DrainGate, isTlsErrorCode, pemList, tlsOptionsOf, type Pem, type Socket, type SocketFactory, type SocketHandlers, type SocketOptions } from "./socket.ts";
 import type { ConnectionError } from "../errors.ts";
 
 /** The part of Bun's API this file uses. */
@@ -39,8 +39,7 @@ interface BunNamespace {
 
 class BunTcpSocket implements Socket {
   private pending: Uint8Array[] = [];
-  private drainWaiter: Promise<void> | undefined;
-  private releaseDrain: (() => void) | undefined;
+  private readonly drainGate = new DrainGate();
   closed = false;
   error: unknown;
   socket: BunSocket | undefined;
@@ -64,8 +63,7 @@ class BunTcpSocket implements Socket {
     } else {
       this.pending.push(bytes);
     }
-    this.drainWaiter ??= new Promise<void>((resolve) => (this.releaseDrain = resolve));
-    return this.drainWaiter;
+    return this.drainGate.wait();
   }
 
   drain(): void {
@@ -78,20 +76,15 @@ class BunTcpSocket implements Socket {
         return;
       }
     }
-    this.wake();
+    this.drainGate.open();
   }
 
-  private wake() {
-    const release = this.releaseDrain;
-    this.drainWaiter = this.releaseDrain = undefined;
-    release?.();
-  }
 
   finish(error: ConnectionError | undefined): void {
     if (this.closed) return;
     this.closed = true;
     this.pending = [];
-    this.wake();
+    this.drainGate.open();
     this.handlers.onClose(error);
   }
 

@@ -21,7 +21,7 @@
  */
 import type * as NodeWorkerThreads from "node:worker_threads";
 import type { ConnectionError } from "../errors.ts";
-import { connectionError, type Socket, type SocketHandlers, type SocketOptions } from "./socket.ts";
+import { connectionError, DrainGate, type Socket, type SocketHandlers, type SocketOptions } from "./socket.ts";
 
 export type NodeWorkerThreadsModule = Pick<typeof NodeWorkerThreads, "Worker">;
 
@@ -230,8 +230,7 @@ class ThreadSocket implements Socket {
   private closed = false;
   /** Bytes posted to the thread that it has not yet handed to the kernel. */
   private unflushed = 0;
-  private drainWaiter: Promise<void> | undefined;
-  private releaseDrain: (() => void) | undefined;
+  private readonly drainGate = new DrainGate();
 
   constructor(thread: IoThread, id: number, handlers: SocketHandlers) {
     this.thread = thread;
@@ -246,36 +245,30 @@ class ThreadSocket implements Socket {
     this.unflushed += copy.length;
     this.thread.send({ op: "write", id: this.id, bytes: copy }, [copy.buffer]);
     if (this.unflushed <= WRITE_HIGH_WATER_BYTES) return;
-    this.drainWaiter ??= new Promise<void>((resolve) => (this.releaseDrain = resolve));
-    return this.drainWaiter;
+    return this.drainGate.wait();
   }
 
   flushed(bytes: number): void {
     this.unflushed -= bytes;
-    if (this.unflushed <= WRITE_HIGH_WATER_BYTES) this.wake();
+    if (this.unflushed <= WRITE_HIGH_WATER_BYTES) this.drainGate.open();
   }
 
   closedByPeer(error: ConnectionError): void {
     if (this.closed) return;
     this.closed = true;
-    this.wake();
+    this.drainGate.open();
     this.handlers.onClose(error);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.wake();
+    this.drainGate.open();
     this.thread.send({ op: "close", id: this.id });
     this.thread.forget(this.id);
     this.handlers.onClose();
   }
 
-  private wake(): void {
-    const release = this.releaseDrain;
-    this.drainWaiter = this.releaseDrain = undefined;
-    release?.();
-  }
 }
 
 const threads = new WeakMap<NodeWorkerThreadsModule, IoThread>();

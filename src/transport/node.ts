@@ -10,7 +10,7 @@
 import type * as NodeNet from "node:net";
 import type * as NodeTls from "node:tls";
 import { connectOnIoThread, type NodeWorkerThreadsModule } from "./node-io-thread.ts";
-import { connectionError, isTlsErrorCode as isTlsError, pemList, tlsOptionsOf, type Socket, type SocketFactory, type SocketHandlers, type SocketOptions, type TlsOptions } from "./socket.ts";
+import { connectionError, DrainGate, isTlsErrorCode as isTlsError, pemList, tlsOptionsOf, type Socket, type SocketFactory, type SocketHandlers, type SocketOptions, type TlsOptions } from "./socket.ts";
 
 export interface NodeSocketModules {
   net: Pick<typeof NodeNet, "connect">;
@@ -37,8 +37,7 @@ function tlsConnectOptions(host: string, tls: TlsOptions): NodeTls.ConnectionOpt
 class NodeSocket implements Socket {
   private socket: NodeNet.Socket;
   private closed = false;
-  private drainWaiter: Promise<void> | undefined;
-  private releaseDrain: (() => void) | undefined;
+  private readonly drainGate = new DrainGate();
   private readonly options: SocketOptions;
   private readonly handlers: SocketHandlers;
   private readonly tlsModule: NodeSocketModules["tls"];
@@ -56,11 +55,11 @@ class NodeSocket implements Socket {
 
   private readonly onData = (chunk: Buffer) => this.handlers.onData(chunk);
   private readonly onError = (error: Error) => { this.error ??= error; };
-  private readonly onDrain = () => this.wake();
+  private readonly onDrain = () => this.drainGate.open();
   private readonly onClose = () => {
     if (this.closed) return;
     this.closed = true;
-    this.wake();
+    this.drainGate.open();
     this.handlers.onClose(
       this.error === undefined
         ? connectionError(this.options, "closed", "the connection was closed by the peer")
@@ -82,17 +81,11 @@ class NodeSocket implements Socket {
     // The error listener stays: an error event without a listener would crash the process.
   }
 
-  private wake() {
-    const release = this.releaseDrain;
-    this.drainWaiter = this.releaseDrain = undefined;
-    release?.();
-  }
 
   write(bytes: Uint8Array): void | Promise<void> {
     if (this.closed) return;
     if (this.socket.write(bytes) || this.closed) return;
-    this.drainWaiter ??= new Promise<void>((resolve) => (this.releaseDrain = resolve));
-    return this.drainWaiter;
+    return this.drainGate.wait();
   }
 
   async startTls(tls: TlsOptions): Promise<void> {
@@ -122,7 +115,7 @@ class NodeSocket implements Socket {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.wake();
+    this.drainGate.open();
     this.socket.destroy();
     this.handlers.onClose();
   }

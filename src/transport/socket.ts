@@ -75,6 +75,26 @@ export interface Socket {
   close(): void;
 }
 
+/**
+ * Back-pressure for `Socket.write`: while a socket's buffer is full, every writer gets the same
+ * promise (`wait`), settled by `open` once the socket can take more, or when it closes.
+ */
+export class DrainGate {
+  #waiter: Promise<void> | undefined;
+  #release: (() => void) | undefined;
+
+  wait(): Promise<void> {
+    this.#waiter ??= new Promise<void>((resolve) => (this.#release = resolve));
+    return this.#waiter;
+  }
+
+  open(): void {
+    const release = this.#release;
+    this.#waiter = this.#release = undefined;
+    release?.();
+  }
+}
+
 /** Opens a socket; rejects with a `ConnectionError` when it cannot. */
 export type SocketFactory = (options: SocketOptions, handlers: SocketHandlers) => Promise<Socket>;
 

@@ -5,7 +5,7 @@
  * `write` asks for back-pressure once more than `HIGH_WATER` bytes wait.
  */
 import { ConnectionError } from "../errors.ts";
-import { connectionError, type Socket, type SocketHandlers, type SocketOptions, type TlsOptions } from "./socket.ts";
+import { connectionError, DrainGate, type Socket, type SocketHandlers, type SocketOptions, type TlsOptions } from "./socket.ts";
 
 export interface ByteStream {
   /** Next chunk, or `null` at the end of the stream. */
@@ -24,8 +24,7 @@ export class StreamSocket implements Socket {
   private queue: Uint8Array[] = [];
   private queuedBytes = 0;
   private writing = false;
-  private drainWaiter: Promise<void> | undefined;
-  private releaseDrain: (() => void) | undefined;
+  private readonly drainGate = new DrainGate();
   private closed = false;
   private secure: boolean;
   private readonly upgrade: ((tls: TlsOptions) => Promise<ByteStream>) | undefined;
@@ -71,8 +70,7 @@ export class StreamSocket implements Socket {
     this.queuedBytes += bytes.length;
     if (!this.writing) void this.writeLoop();
     if (this.queuedBytes <= HIGH_WATER) return;
-    this.drainWaiter ??= new Promise<void>((resolve) => (this.releaseDrain = resolve));
-    return this.drainWaiter;
+    return this.drainGate.wait();
   }
 
   private async writeLoop(): Promise<void> {
@@ -92,7 +90,7 @@ export class StreamSocket implements Socket {
         }
         await this.stream.write(bytes);
         this.queuedBytes -= bytes.length;
-        if (this.queuedBytes <= HIGH_WATER / 2) this.wake();
+        if (this.queuedBytes <= HIGH_WATER / 2) this.drainGate.open();
       }
     } catch (error) {
       this.finish(connectionError(this.options, "closed", "writing failed", error));
@@ -116,17 +114,12 @@ export class StreamSocket implements Socket {
     this.reading = this.readLoop();
   }
 
-  private wake() {
-    const release = this.releaseDrain;
-    this.drainWaiter = this.releaseDrain = undefined;
-    release?.();
-  }
 
   private finish(error: ConnectionError | undefined) {
     if (this.closed) return;
     this.closed = true;
     this.queue = [];
-    this.wake();
+    this.drainGate.open();
     try { this.stream.close(); } catch { /* already closed */ }
     this.handlers.onClose(error);
   }
