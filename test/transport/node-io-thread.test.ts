@@ -6,6 +6,7 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import * as workerThreads from "node:worker_threads";
@@ -104,9 +105,7 @@ describe("Node's I/O thread", () => {
     const child = join(REPO_ROOT, "test", "transport", "io-thread-child.mjs");
 
     // Closed: the process ends by itself.
-    const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) =>
-      execFile(process.execPath, [child, String(server.port), "close"], { timeout: 15_000 }, (error, stdout) => (error ? reject(error) : resolve({ stdout }))),
-    );
+    const { stdout } = await promisify(execFile)(process.execPath, [child, String(server.port), "close"], { timeout: 15_000 });
     expect(stdout).toContain("answered 7 bytes on the I/O thread");
 
     // Left open: still running a second later.
