@@ -1,8 +1,8 @@
 /**
- * Node's I/O thread: plain TCP sockets owned by one worker thread, for the connections that carry
+ * Node's I/O thread: TCP and TLS sockets owned by one worker thread, for the connections that carry
  * large responses (Fetch; `SocketOptions.bulkReads`). The thread reads as fast as the broker sends
- * and hands every whole response frame to the owner's thread by transferring its memory, not
- * copying it.
+ * (and, with TLS, decrypts) and hands every whole response frame to the owner's thread by
+ * transferring its memory, not copying it.
  *
  * Why: on the owner's thread a socket is read only between handler calls and decodes. While the
  * consumer decodes one Fetch answer the next one fills the kernel's receive buffer (~2 MB; Node
@@ -10,6 +10,10 @@
  * consumer waited for data ~30 % of a read. Read on this thread, 1M records took 264–316 ms instead
  * of 318–330 (medians of 18 interleaved runs each; a group member 353 instead of 411 ms; see
  * bench/RESULTS.md, fourth session).
+ *
+ * With TLS the thread also decrypts: 1M records over TLS took 374 ms instead of 446 (medians of 24
+ * interleaved runs; bench/RESULTS.md, fifth session). Sockets that may be upgraded to TLS later
+ * (`allowTlsUpgrade`) stay on the owner's thread.
  *
  * One thread serves every such socket of the process. It starts with the first one, keeps the
  * process alive only while a socket is open (like a socket would), and when it dies every socket
@@ -19,17 +23,24 @@
  * owner's frame limit: a size prefix beyond it is passed on at once, with everything after it,
  * for the owner's framing to reject — it never allocates what a non-Kafka peer announces.
  */
+import type * as NodeTls from "node:tls";
 import type * as NodeWorkerThreads from "node:worker_threads";
 import type { ConnectionError } from "../errors.ts";
-import { connectionError, DrainGate, type Socket, type SocketHandlers, type SocketOptions } from "./socket.ts";
+import { connectionError, DrainGate, isTlsErrorCode, type Socket, type SocketHandlers, type SocketOptions } from "./socket.ts";
 
 export type NodeWorkerThreadsModule = Pick<typeof NodeWorkerThreads, "Worker">;
 
 /** Bytes written but not yet handed to the kernel by the thread, beyond which `write` asks the caller to wait. */
 const WRITE_HIGH_WATER_BYTES = 1024 * 1024;
 
+/**
+ * `tls.connect` options that survive the trip to the thread (structured clone): SNI,
+ * `rejectUnauthorized`, and the CA, certificate and key as PEM strings or bytes.
+ */
+export type ThreadTlsOptions = Pick<NodeTls.ConnectionOptions, "servername" | "rejectUnauthorized" | "ca" | "cert" | "key">;
+
 type ToThread =
-  | { op: "connect"; id: number; host: string; port: number; maxFrameBytes: number }
+  | { op: "connect"; id: number; host: string; port: number; maxFrameBytes: number; tls?: ThreadTlsOptions }
   | { op: "write"; id: number; bytes: Uint8Array }
   | { op: "close"; id: number };
 
@@ -37,7 +48,8 @@ type FromThread =
   | { op: "connected"; id: number }
   | { op: "data"; id: number; bytes: Uint8Array }
   | { op: "flushed"; id: number; bytes: number }
-  | { op: "closed"; id: number; error?: { message: string; code?: string } };
+  // `options`: tls.connect refused the TLS options (an unreadable CA, certificate or key).
+  | { op: "closed"; id: number; error?: { message: string; code?: string }; options?: boolean };
 
 /**
  * The thread's program. It runs from its source text (`String(ioThreadMain)`, evaluated by the
@@ -46,11 +58,12 @@ type FromThread =
 function ioThreadMain(): void {
   const { parentPort } = require("node:worker_threads") as typeof NodeWorkerThreads;
   const net = require("node:net") as typeof import("node:net");
+  const tls = require("node:tls") as typeof import("node:tls");
   const READ_BYTES = 64 * 1024;
   const sockets = new Map<number, import("node:net").Socket>();
   const post = (message: FromThread, transfer?: ArrayBuffer[]) => parentPort!.postMessage(message, transfer);
 
-  function open(id: number, host: string, port: number, maxFrameBytes: number): void {
+  function open(id: number, host: string, port: number, maxFrameBytes: number, tlsOptions: ThreadTlsOptions | undefined): void {
     const spare = new Uint8Array(READ_BYTES); // reused: bytes read into it are always copied out
     const sizeBytes = new Uint8Array(4);
     let sizeFill = 0;
@@ -93,20 +106,33 @@ function ioThreadMain(): void {
       }
     };
 
-    const socket = net.connect({
-      host, port,
-      onread: {
-        // The unfilled rest of a large frame when there is room for a whole read: no copy at all.
-        buffer: () => (frame !== undefined && frame.length - frameFill >= READ_BYTES ? frame.subarray(frameFill) : spare),
-        callback: (bytes: number, buffer: Uint8Array) => {
-          onBytes(new Uint8Array(buffer.buffer, buffer.byteOffset, bytes));
-          return true;
+    let socket: import("node:net").Socket;
+    if (tlsOptions) {
+      // A TLS socket reads its raw socket itself (no `onread`): decrypted bytes come as `data`.
+      try {
+        socket = tls.connect({ host, port, ...tlsOptions });
+      } catch (e) {
+        post({ op: "closed", id, error: { message: (e as Error).message, code: (e as { code?: string }).code }, options: true });
+        return;
+      }
+      // A plain view: a Buffer's `slice` (pass-through above) would share, not copy, its memory.
+      socket.on("data", (chunk: Uint8Array) => onBytes(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+    } else {
+      socket = net.connect({
+        host, port,
+        onread: {
+          // The unfilled rest of a large frame when there is room for a whole read: no copy at all.
+          buffer: () => (frame !== undefined && frame.length - frameFill >= READ_BYTES ? frame.subarray(frameFill) : spare),
+          callback: (bytes: number, buffer: Uint8Array) => {
+            onBytes(new Uint8Array(buffer.buffer, buffer.byteOffset, bytes));
+            return true;
+          },
         },
-      },
-    });
+      });
+    }
     socket.setNoDelay(true);
     let error: { message: string; code?: string } | undefined;
-    socket.on("connect", () => post({ op: "connected", id }));
+    socket.on(tlsOptions ? "secureConnect" : "connect", () => post({ op: "connected", id }));
     socket.on("error", (e: Error & { code?: string }) => { error ??= { message: e.message, code: e.code }; });
     socket.on("close", () => {
       sockets.delete(id);
@@ -116,7 +142,7 @@ function ioThreadMain(): void {
   }
 
   parentPort!.on("message", (message: ToThread) => {
-    if (message.op === "connect") open(message.id, message.host, message.port, message.maxFrameBytes);
+    if (message.op === "connect") open(message.id, message.host, message.port, message.maxFrameBytes, message.tls);
     else if (message.op === "write") {
       const length = message.bytes.length;
       sockets.get(message.id)?.write(message.bytes, () => post({ op: "flushed", id: message.id, bytes: length }));
@@ -127,6 +153,7 @@ function ioThreadMain(): void {
 interface Entry {
   options: SocketOptions;
   handlers: SocketHandlers;
+  secure: boolean;
   /** Set while connecting. */
   connecting?: { resolve(socket: Socket): void; reject(error: unknown): void };
   socket?: ThreadSocket;
@@ -144,7 +171,7 @@ class IoThread {
   }
 
   /** `undefined` when the thread cannot start. */
-  connect(options: SocketOptions, handlers: SocketHandlers): Promise<Socket> | undefined {
+  connect(options: SocketOptions, handlers: SocketHandlers, tls: ThreadTlsOptions | undefined): Promise<Socket> | undefined {
     let worker: NodeWorkerThreads.Worker;
     try {
       worker = this.start();
@@ -153,9 +180,9 @@ class IoThread {
     }
     const id = this.nextId++;
     return new Promise<Socket>((resolve, reject) => {
-      this.entries.set(id, { options, handlers, connecting: { resolve, reject } });
+      this.entries.set(id, { options, handlers, secure: tls !== undefined, connecting: { resolve, reject } });
       if (this.entries.size === 1) worker.ref();
-      this.send({ op: "connect", id, host: options.host, port: options.port, maxFrameBytes: options.maxFrameBytes ?? 0x7fffffff });
+      this.send({ op: "connect", id, host: options.host, port: options.port, maxFrameBytes: options.maxFrameBytes ?? 0x7fffffff, tls });
     });
   }
 
@@ -204,10 +231,13 @@ class IoThread {
       case "closed": {
         this.forget(message.id);
         const cause = message.error && Object.assign(new Error(message.error.message), { code: message.error.code });
-        if (entry.connecting) entry.connecting.reject(connectionError(entry.options, "connect", "could not connect", cause ?? "the connection closed while opening"));
+        // The same reasons as a socket on the owner's thread (node.ts): "tls" for TLS failures.
+        const tlsFailure = entry.secure && isTlsErrorCode(cause);
+        if (message.options) entry.connecting?.reject(connectionError(entry.options, "tls", "could not use the TLS options (CA, certificate or key)", cause));
+        else if (entry.connecting) entry.connecting.reject(connectionError(entry.options, tlsFailure ? "tls" : "connect", "could not connect", cause ?? "the connection closed while opening"));
         else entry.socket?.closedByPeer(cause === undefined
           ? connectionError(entry.options, "closed", "the connection was closed by the peer")
-          : connectionError(entry.options, "closed", "the connection failed", cause));
+          : connectionError(entry.options, tlsFailure ? "tls" : "closed", "the connection failed", cause));
         break;
       }
     }
@@ -274,12 +304,14 @@ class ThreadSocket implements Socket {
 const threads = new WeakMap<NodeWorkerThreadsModule, IoThread>();
 
 /**
- * Opens a plain TCP socket on the process's I/O thread (started on first use), or returns
- * `undefined` when the thread cannot start here (a runtime without worker threads, or one that
- * refuses them): the caller then opens the socket on its own thread.
+ * Opens a TCP socket (a TLS one with `tls`) on the process's I/O thread (started on first use), or
+ * returns `undefined` when the thread cannot start here (a runtime without worker threads, or one
+ * that refuses them): the caller then opens the socket on its own thread.
  */
-export function connectOnIoThread(workers: NodeWorkerThreadsModule, options: SocketOptions, handlers: SocketHandlers): Promise<Socket> | undefined {
+export function connectOnIoThread(
+  workers: NodeWorkerThreadsModule, options: SocketOptions, handlers: SocketHandlers, tls?: ThreadTlsOptions,
+): Promise<Socket> | undefined {
   let thread = threads.get(workers);
   if (!thread) threads.set(workers, (thread = new IoThread(workers)));
-  return thread.connect(options, handlers);
+  return thread.connect(options, handlers, tls);
 }

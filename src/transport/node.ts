@@ -9,22 +9,23 @@
  */
 import type * as NodeNet from "node:net";
 import type * as NodeTls from "node:tls";
-import { connectOnIoThread, type NodeWorkerThreadsModule } from "./node-io-thread.ts";
+import { connectOnIoThread, type NodeWorkerThreadsModule, type ThreadTlsOptions } from "./node-io-thread.ts";
 import { connectionError, DrainGate, isTlsErrorCode as isTlsError, pemList, tlsOptionsOf, type Socket, type SocketFactory, type SocketHandlers, type SocketOptions, type TlsOptions } from "./socket.ts";
 
 export interface NodeSocketModules {
   net: Pick<typeof NodeNet, "connect">;
   tls: Pick<typeof NodeTls, "connect">;
   /**
-   * With it, plain (non-TLS) sockets opened with `bulkReads` (Fetch connections) live on an I/O
-   * thread (node-io-thread.ts); without it, every socket is read on the calling thread.
+   * With it, sockets opened with `bulkReads` (Fetch connections), TLS or not, live on an I/O thread
+   * (node-io-thread.ts); without it, every socket is read on the calling thread.
    */
   workerThreads?: NodeWorkerThreadsModule;
 }
 
-function tlsConnectOptions(host: string, tls: TlsOptions): NodeTls.ConnectionOptions {
+/** `tls.connect` options for `tls`; plain data only, so that they can go to the I/O thread too. */
+function tlsConnectOptions(host: string, tls: TlsOptions): ThreadTlsOptions {
   const servername = tls.servername ?? host;
-  const options: NodeTls.ConnectionOptions = { rejectUnauthorized: tls.rejectUnauthorized !== false };
+  const options: ThreadTlsOptions = { rejectUnauthorized: tls.rejectUnauthorized !== false };
   // SNI must not be an IP address (RFC 6066); Node warns when it is.
   if (!/^[\d.]+$|:/.test(servername)) options.servername = servername;
   const ca = pemList(tls.ca);
@@ -171,8 +172,8 @@ function readInto(options: SocketOptions, handlers: SocketHandlers): Pick<NodeNe
 export function nodeSocketFactory(modules: NodeSocketModules): SocketFactory {
   return async (options, handlers) => {
     const tls = tlsOptionsOf(options);
-    if (modules.workerThreads && options.bulkReads && !tls && !options.allowTlsUpgrade) {
-      const onThread = connectOnIoThread(modules.workerThreads, options, handlers);
+    if (modules.workerThreads && options.bulkReads && !options.allowTlsUpgrade) {
+      const onThread = connectOnIoThread(modules.workerThreads, options, handlers, tls && tlsConnectOptions(options.host, tls));
       // `undefined`: no thread could start here (worker threads unavailable); read on this thread instead.
       if (onThread) return onThread;
     }

@@ -5,6 +5,7 @@
  * (Framing and misbehaving peers on I/O-thread sockets: connection.test.ts runs every case on both.)
  */
 import { execFile, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import * as net from "node:net";
@@ -15,22 +16,37 @@ import { ConnectionError } from "../../src/errors.ts";
 import { Connection } from "../../src/transport/connection.ts";
 import { nodeSocketFactory } from "../../src/transport/node.ts";
 import { REPO_ROOT } from "../support/kafka.ts";
-import { echoFrames, loopbackServer, nodeSockets, opaqueRequest } from "./helpers.ts";
+import { echoFrames, loopbackServer, makeCertificates, nodeSockets, opaqueRequest } from "./helpers.ts";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => { for (const cleanup of cleanups.splice(0)) await cleanup(); });
 
-const ANSWER_BYTES = 32 * 1024 * 1024; // far more than the kernel's socket buffers hold (a few MB)
+/** The most a TCP socket's kernel buffers may grow to (receive + send), from Linux's limits. */
+function kernelSocketBufferBytes(): number {
+  try {
+    const max = (file: string) => Number(readFileSync(`/proc/sys/net/ipv4/${file}`, "utf8").trim().split(/\s+/)[2]);
+    const total = max("tcp_rmem") + max("tcp_wmem");
+    return Number.isFinite(total) ? total : 0;
+  } catch {
+    return 0; // not Linux: the 32 MiB floor below
+  }
+}
+
+// Far more than the kernel's socket buffers can absorb (autotuned receive buffers grow to 32 MiB
+// on some machines), or the control case below would be flushed without being read.
+const ANSWER_BYTES = Math.max(32 << 20, 2 * kernelSocketBufferBytes());
 
 /**
  * A server on a thread of its own (so it keeps running while this thread is busy) that answers a
- * request with a 32 MiB frame and reports when its write was handed to the kernel in full.
+ * request with an `ANSWER_BYTES` frame and reports when its write was handed to the kernel in full. With
+ * `tls` (key and certificate) it speaks TLS.
  */
-async function bigAnswerServer(): Promise<{ port: number; flushedAt: Promise<number> }> {
+async function bigAnswerServer(tls?: { key: string; cert: string }): Promise<{ port: number; flushedAt: Promise<number> }> {
   const worker = new workerThreads.Worker(String.raw`
     const { parentPort, workerData } = require("node:worker_threads");
     const net = require("node:net");
-    const server = net.createServer((socket) => {
+    const tls = require("node:tls");
+    const server = (workerData.tls ? (handler) => tls.createServer(workerData.tls, handler) : net.createServer)((socket) => {
       socket.on("error", () => {});
       socket.once("data", (request) => {
         const frame = Buffer.alloc(8 + workerData.size, 7);
@@ -40,7 +56,7 @@ async function bigAnswerServer(): Promise<{ port: number; flushedAt: Promise<num
       });
     });
     server.listen(0, "127.0.0.1", () => parentPort.postMessage({ port: server.address().port }));
-  `, { eval: true, workerData: { size: ANSWER_BYTES } });
+  `, { eval: true, workerData: { size: ANSWER_BYTES, tls } });
   cleanups.push(() => worker.terminate());
   const port = await new Promise<number>((resolve) => worker.once("message", (m: { port: number }) => resolve(m.port)));
   const flushedAt = new Promise<number>((resolve) => worker.once("message", (m: { flushedAt: number }) => resolve(m.flushedAt)));
@@ -48,12 +64,18 @@ async function bigAnswerServer(): Promise<{ port: number; flushedAt: Promise<num
 }
 
 describe("Node's I/O thread", () => {
-  it("keeps reading while the owner's thread is busy; a socket on the owner's thread stalls the sender", { timeout: 30_000 }, async () => {
-    const busyMs = 1_500;
+  it.each([
+    { kind: "TCP", secure: false },
+    { kind: "TLS", secure: true },
+  ])("keeps reading ($kind) while the owner's thread is busy; a socket on the owner's thread stalls the sender", { timeout: 30_000 }, async ({ secure }) => {
+    const certs = secure ? makeCertificates() : undefined;
+    const busyMs = 3_000; // time enough for the I/O thread to read everything on a loaded machine
     const outcome: Record<string, { flushedWhileBusy: boolean }> = {};
     for (const bulkReads of [true, false]) {
-      const { port, flushedAt } = await bigAnswerServer();
-      const connection = await Connection.connect({ host: "127.0.0.1", port, socketFactory: nodeSockets, bulkReads, maxFrameBytes: 2 * ANSWER_BYTES });
+      const { port, flushedAt } = await bigAnswerServer(certs && { key: certs.serverKey, cert: certs.serverCert });
+      const connection = await Connection.connect({
+        host: "127.0.0.1", port, socketFactory: nodeSockets, bulkReads, maxFrameBytes: 2 * ANSWER_BYTES, tls: certs && { ca: certs.ca },
+      });
       cleanups.push(() => connection.close());
       const answer = connection.request(opaqueRequest(), { timeoutMs: 20_000 });
       // Let the request reach the server, then keep this thread from reading anything.

@@ -31,10 +31,15 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 const body = new Uint8Array([1, 2, 3]);
 
-describe("TLS (node:tls)", () => {
+// Fetch connections (`bulkReads`) are opened on Node's I/O thread (node-io-thread.ts), others on
+// the calling thread: every case runs on both.
+describe.each([
+  { where: "calling thread", bulkReads: false },
+  { where: "I/O thread", bulkReads: true },
+])("TLS (node:tls) on the $where", ({ bulkReads }) => {
   it("verifies the server with a CA and sends SNI", async () => {
     const connection = await Connection.connect({
-      host: "127.0.0.1", port, socketFactory: nodeSockets, tls: { ca: certs.ca, servername: "kafka.test" },
+      host: "127.0.0.1", port, socketFactory: nodeSockets, bulkReads, tls: { ca: certs.ca, servername: "kafka.test" },
     });
     expect(Array.from((await connection.request(opaqueRequest(body))).subarray(4))).toEqual([1, 2, 3]);
     expect(seenServernames.at(-1)).toBe("kafka.test");
@@ -42,14 +47,14 @@ describe("TLS (node:tls)", () => {
   });
 
   it("verifies an IP address against the certificate's IP SAN (no SNI)", async () => {
-    const connection = await Connection.connect({ host: "127.0.0.1", port, socketFactory: nodeSockets, tls: { ca: certs.ca } });
+    const connection = await Connection.connect({ host: "127.0.0.1", port, socketFactory: nodeSockets, bulkReads, tls: { ca: certs.ca } });
     expect((await connection.request(opaqueRequest(body))).length).toBe(7);
     connection.close();
   });
 
   it("rejects a certificate from another CA, or for another name, with reason tls", async () => {
     for (const tls of [{ ca: certs.otherCa }, { ca: certs.ca, servername: "other.test" }]) {
-      const error = await Connection.connect({ host: "127.0.0.1", port, socketFactory: nodeSockets, tls }).catch((e) => e);
+      const error = await Connection.connect({ host: "127.0.0.1", port, socketFactory: nodeSockets, bulkReads, tls }).catch((e) => e);
       expect(error).toBeInstanceOf(ConnectionError);
       expect(error.reason).toBe("tls");
     }
@@ -57,13 +62,67 @@ describe("TLS (node:tls)", () => {
 
   it("presents a client certificate (mutual TLS)", async () => {
     const connection = await Connection.connect({
-      host: "127.0.0.1", port, socketFactory: nodeSockets,
+      host: "127.0.0.1", port, socketFactory: nodeSockets, bulkReads,
       tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey, servername: "kafka.test" },
     });
     await connection.request(opaqueRequest(body));
     connection.close();
   });
 
+  it("takes the CA, certificate and key as bytes too", async () => {
+    const bytes = (pem: string) => new TextEncoder().encode(pem);
+    const connection = await Connection.connect({
+      host: "127.0.0.1", port, socketFactory: nodeSockets, bulkReads,
+      tls: { ca: [bytes(certs.ca)], cert: bytes(certs.clientCert), key: bytes(certs.clientKey), servername: "kafka.test" },
+    });
+    expect((await connection.request(opaqueRequest(body))).length).toBe(7);
+    connection.close();
+  });
+
+  it("refuses an unreadable key with reason tls, and the process goes on", async () => {
+    const error = await Connection.connect({
+      host: "127.0.0.1", port, socketFactory: nodeSockets, bulkReads,
+      tls: { ca: certs.ca, cert: certs.clientCert, key: "not a key", servername: "kafka.test" },
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(error.reason).toBe("tls");
+    const connection = await Connection.connect({ host: "127.0.0.1", port, socketFactory: nodeSockets, bulkReads, tls: { ca: certs.ca } });
+    expect((await connection.request(opaqueRequest(body))).length).toBe(7);
+    connection.close();
+  });
+
+  it("frames answers of many TLS records (4 MiB) and many small ones in flight", async () => {
+    const connection = await Connection.connect({ host: "127.0.0.1", port, socketFactory: nodeSockets, bulkReads, tls: { ca: certs.ca } });
+    const big = new Uint8Array(4 * 1024 * 1024).map((_, i) => i * 7);
+    const small = Array.from({ length: 50 }, (_, i) => new Uint8Array([i, i + 1]));
+    const answers = await Promise.all([connection.request(opaqueRequest(big)), ...small.map((b) => connection.request(opaqueRequest(b)))]);
+    expect(answers[0]!.length).toBe(4 + big.length);
+    expect(Buffer.from(answers[0]!.subarray(4)).equals(Buffer.from(big))).toBe(true);
+    answers.slice(1).forEach((answer, i) => expect(Array.from(answer.subarray(4))).toEqual([i, i + 1]));
+    connection.close();
+  });
+
+  it("closes with frame-too-large when a TLS peer announces more than maxFrameBytes", async () => {
+    const liar = createTlsServer({ key: certs.serverKey, cert: certs.serverCert }, (socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => socket.write(Buffer.from([0x7f, 0xff, 0xff, 0xff, 1, 2, 3, 4, 5, 6, 7, 8])));
+    });
+    await new Promise<void>((resolve) => liar.listen(0, "127.0.0.1", resolve));
+    try {
+      const connection = await Connection.connect({
+        host: "127.0.0.1", port: (liar.address() as AddressInfo).port, socketFactory: nodeSockets, bulkReads, tls: { ca: certs.ca }, maxFrameBytes: 1024,
+      });
+      const error = await connection.request(opaqueRequest(body)).catch((e) => e);
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect(error.reason).toBe("frame-too-large");
+      connection.close();
+    } finally {
+      await new Promise<void>((resolve) => liar.close(() => resolve()));
+    }
+  });
+});
+
+describe("TLS (node:tls): STARTTLS", () => {
   it("upgrades a plain socket (STARTTLS)", { timeout: 10_000 }, async () => {
     const plain = await loopbackServer((socket) => {
       socket.once("data", (chunk: Buffer) => {
