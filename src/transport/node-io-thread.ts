@@ -133,7 +133,12 @@ function ioThreadMain(): void {
     socket.setNoDelay(true);
     let error: { message: string; code?: string } | undefined;
     socket.on(tlsOptions ? "secureConnect" : "connect", () => post({ op: "connected", id }));
-    socket.on("error", (e: Error & { code?: string }) => { error ??= { message: e.message, code: e.code }; });
+    socket.on("error", (e: Error & { code?: string }) => {
+      error ??= { message: e.message, code: e.code };
+      // A TLS alert after the handshake (a broker that wants a client certificate) emits `error`
+      // without destroying the socket; a write in flight could then keep it open, unanswered.
+      socket.destroy();
+    });
     socket.on("close", () => {
       sockets.delete(id);
       post({ op: "closed", id, error });

@@ -29,9 +29,12 @@ function tlsConnectOptions(host: string, tls: TlsOptions): ThreadTlsOptions {
   // SNI must not be an IP address (RFC 6066); Node warns when it is.
   if (!/^[\d.]+$|:/.test(servername)) options.servername = servername;
   const ca = pemList(tls.ca);
-  if (ca) options.ca = ca.map((pem) => (typeof pem === "string" ? pem : Buffer.from(pem)));
-  if (tls.cert !== undefined) options.cert = typeof tls.cert === "string" ? tls.cert : Buffer.from(tls.cert);
-  if (tls.key !== undefined) options.key = typeof tls.key === "string" ? tls.key : Buffer.from(tls.key);
+  // Bytes as plain copies: a small `Buffer.from` copy lives in Node's shared pool, and cloning it
+  // to the I/O thread would clone the whole pool slab. tls.connect takes any Uint8Array.
+  const own = (pem: string | Uint8Array) => (typeof pem === "string" ? pem : (new Uint8Array(pem) as Buffer));
+  if (ca) options.ca = ca.map(own);
+  if (tls.cert !== undefined) options.cert = own(tls.cert);
+  if (tls.key !== undefined) options.key = own(tls.key);
   return options;
 }
 
@@ -55,7 +58,12 @@ class NodeSocket implements Socket {
   }
 
   private readonly onData = (chunk: Buffer) => this.handlers.onData(chunk);
-  private readonly onError = (error: Error) => { this.error ??= error; };
+  private readonly onError = (error: Error) => {
+    this.error ??= error;
+    // A TLS alert after the handshake (a broker that wants a client certificate) emits `error`
+    // without destroying the socket; a write in flight could then keep it open, unanswered.
+    this.socket.destroy();
+  };
   private readonly onDrain = () => this.drainGate.open();
   private readonly onClose = () => {
     if (this.closed) return;
