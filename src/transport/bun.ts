@@ -79,7 +79,6 @@ class BunTcpSocket implements Socket {
     this.drainGate.open();
   }
 
-
   finish(error: ConnectionError | undefined): void {
     if (this.closed) return;
     this.closed = true;

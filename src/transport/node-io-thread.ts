@@ -26,7 +26,8 @@
 import type * as NodeTls from "node:tls";
 import type * as NodeWorkerThreads from "node:worker_threads";
 import type { ConnectionError } from "../errors.ts";
-import { connectionError, DrainGate, isTlsErrorCode, type Socket, type SocketHandlers, type SocketOptions } from "./socket.ts";
+import { closedUnasked, connectFailed, unusableTlsOptions } from "./node-errors.ts";
+import { connectionError, DrainGate, type Socket, type SocketHandlers, type SocketOptions } from "./socket.ts";
 
 export type NodeWorkerThreadsModule = Pick<typeof NodeWorkerThreads, "Worker">;
 
@@ -64,7 +65,6 @@ function ioThreadMain(): void {
   const post = (message: FromThread, transfer?: ArrayBuffer[]) => parentPort!.postMessage(message, transfer);
 
   function open(id: number, host: string, port: number, maxFrameBytes: number, tlsOptions: ThreadTlsOptions | undefined): void {
-    const spare = new Uint8Array(READ_BYTES); // reused: bytes read into it are always copied out
     const sizeBytes = new Uint8Array(4);
     let sizeFill = 0;
     let frame: Uint8Array | undefined; // size prefix included
@@ -118,6 +118,7 @@ function ioThreadMain(): void {
       // A plain view: a Buffer's `slice` (pass-through above) would share, not copy, its memory.
       socket.on("data", (chunk: Uint8Array) => onBytes(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
     } else {
+      const spare = new Uint8Array(READ_BYTES); // reused: bytes read into it are always copied out
       socket = net.connect({
         host, port,
         onread: {
@@ -236,13 +237,10 @@ class IoThread {
       case "closed": {
         this.forget(message.id);
         const cause = message.error && Object.assign(new Error(message.error.message), { code: message.error.code });
-        // The same reasons as a socket on the owner's thread (node.ts): "tls" for TLS failures.
-        const tlsFailure = entry.secure && isTlsErrorCode(cause);
-        if (message.options) entry.connecting?.reject(connectionError(entry.options, "tls", "could not use the TLS options (CA, certificate or key)", cause));
-        else if (entry.connecting) entry.connecting.reject(connectionError(entry.options, tlsFailure ? "tls" : "connect", "could not connect", cause ?? "the connection closed while opening"));
-        else entry.socket?.closedByPeer(cause === undefined
-          ? connectionError(entry.options, "closed", "the connection was closed by the peer")
-          : connectionError(entry.options, tlsFailure ? "tls" : "closed", "the connection failed", cause));
+        // The same reasons as a socket on the owner's thread (node-errors.ts).
+        if (message.options) entry.connecting?.reject(unusableTlsOptions(entry.options, cause));
+        else if (entry.connecting) entry.connecting.reject(connectFailed(entry.options, cause ?? "the connection closed while opening"));
+        else entry.socket?.closedByPeer(closedUnasked(entry.options, entry.secure, cause));
         break;
       }
     }
@@ -303,7 +301,6 @@ class ThreadSocket implements Socket {
     this.thread.forget(this.id);
     this.handlers.onClose();
   }
-
 }
 
 const threads = new WeakMap<NodeWorkerThreadsModule, IoThread>();

@@ -10,7 +10,8 @@
 import type * as NodeNet from "node:net";
 import type * as NodeTls from "node:tls";
 import { connectOnIoThread, type NodeWorkerThreadsModule, type ThreadTlsOptions } from "./node-io-thread.ts";
-import { connectionError, DrainGate, isTlsErrorCode as isTlsError, pemList, tlsOptionsOf, type Socket, type SocketFactory, type SocketHandlers, type SocketOptions, type TlsOptions } from "./socket.ts";
+import { closedUnasked, connectFailed, unusableTlsOptions } from "./node-errors.ts";
+import { connectionError, DrainGate, pemList, tlsOptionsOf, type Socket, type SocketFactory, type SocketHandlers, type SocketOptions, type TlsOptions } from "./socket.ts";
 
 export interface NodeSocketModules {
   net: Pick<typeof NodeNet, "connect">;
@@ -69,11 +70,7 @@ class NodeSocket implements Socket {
     if (this.closed) return;
     this.closed = true;
     this.drainGate.open();
-    this.handlers.onClose(
-      this.error === undefined
-        ? connectionError(this.options, "closed", "the connection was closed by the peer")
-        : connectionError(this.options, this.secure && isTlsError(this.error) ? "tls" : "closed", "the connection failed", this.error),
-    );
+    this.handlers.onClose(closedUnasked(this.options, this.secure, this.error));
   };
 
   private attach(socket: NodeNet.Socket) {
@@ -89,7 +86,6 @@ class NodeSocket implements Socket {
     socket.off("close", this.onClose);
     // The error listener stays: an error event without a listener would crash the process.
   }
-
 
   write(bytes: Uint8Array): void | Promise<void> {
     if (this.closed) return;
@@ -137,7 +133,7 @@ function handshake(socket: NodeNet.Socket, options: SocketOptions, secure = true
     const fail = (error: Error) => {
       socket.off(ready, done);
       socket.destroy();
-      reject(connectionError(options, isTlsError(error) ? "tls" : "connect", `could not connect`, error));
+      reject(connectFailed(options, error));
     };
     const close = () => fail(new Error("the connection closed during the handshake"));
     function done() {
@@ -149,11 +145,6 @@ function handshake(socket: NodeNet.Socket, options: SocketOptions, secure = true
     socket.once("error", fail);
     socket.once("close", close);
   });
-}
-
-/** `tls.connect` throws at once when it cannot use the CA, certificate or key it was given. */
-function unusableTlsOptions(options: SocketOptions, error: unknown) {
-  return connectionError(options, "tls", "could not use the TLS options (CA, certificate or key)", error);
 }
 
 /**

@@ -114,7 +114,6 @@ export class StreamSocket implements Socket {
     this.reading = this.readLoop();
   }
 
-
   private finish(error: ConnectionError | undefined) {
     if (this.closed) return;
     this.closed = true;
