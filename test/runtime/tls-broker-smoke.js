@@ -2,8 +2,10 @@
 // Bun, Deno and workerd run it unchanged through the package's default transport for the runtime.
 // test/transport/tls-broker.test.ts starts the broker, makes the certificates and checks the result.
 //
-// config: { host, tlsPort, mtlsPort, topic, cases: [{ name, tls, host?, port: "tls"|"mtls", produce?, pemBytes? }] }
-// (pemBytes: pass the case's CA, certificate and key as UTF-8 bytes rather than text.)
+// config: { host, tlsPort, mtlsPort, topic, cases: [{ name, tls, host?, port: "tls"|"mtls", produce?, pemBytes?, bulk? }] }
+// (pemBytes: pass the case's CA, certificate and key as UTF-8 bytes rather than text. bulk: instead
+// of the cluster handshake, one ApiVersions on a socket opened as Fetch connections are, with
+// `bulkReads`, which Node opens on its I/O thread; the outcome then says "thread" when it was.)
 // Each case's result is an outcome string: "ok apis=<n> brokers=<id@host:port,...>" (plus
 // " records=<values>" when it produced and consumed), or "<ErrorClass>:<reason>" when it failed.
 
@@ -28,6 +30,26 @@ async function handshake(tributary, brokers, tls) {
     return `ok apis=${apis} brokers=${list.join(",")}`;
   } finally {
     cluster.close();
+  }
+}
+
+/** ApiVersions v0 with a null client id; the connection writes the correlation id into bytes 4..8. */
+const API_VERSIONS_V0 = new Uint8Array([0, 18, 0, 0, 0, 0, 0, 0, 0xff, 0xff]);
+
+/**
+ * One ApiVersions on a socket opened the way the consumer opens its Fetch connections
+ * (`bulkReads`). A TLS failure after the handshake (the mTLS listener's alert for a missing client
+ * certificate) must close it with reason `tls`, not leave the request waiting for its timeout.
+ */
+async function bulkApiVersions(tributary, host, port, tls) {
+  const connection = await tributary.Connection.connect({ host, port, tls, bulkReads: true, ...TIMEOUTS });
+  try {
+    const answer = await connection.request(API_VERSIONS_V0);
+    const errorCode = new DataView(answer.buffer, answer.byteOffset, answer.length).getInt16(4); // after the correlation id
+    const thread = connection.rawSocket?.constructor.name === "ThreadSocket" ? " thread" : "";
+    return `ok error=${errorCode}${thread}`;
+  } finally {
+    connection.close();
   }
 }
 
@@ -74,6 +96,10 @@ export async function runTlsBrokerSmoke(tributary, config, runtime) {
     const brokers = [`${item.host ?? config.host}:${port}`];
     const tls = item.pemBytes ? asBytes(item.tls) : item.tls;
     try {
+      if (item.bulk) {
+        results[item.name] = await bulkApiVersions(tributary, item.host ?? config.host, port, tls);
+        continue;
+      }
       let outcome = await handshake(tributary, brokers, tls);
       if (item.produce) outcome += ` records=${await produceConsume(tributary, brokers, tls, `${config.topic}-${item.name}`)}`;
       results[item.name] = outcome;
