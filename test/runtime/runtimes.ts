@@ -28,11 +28,28 @@ function scratchDir(prefix: string): string {
   return dir;
 }
 
-/** Runs a runner and returns the last JSON line it printed. */
+/**
+ * Longest a runner may keep running after it printed its result. Runners print it once every
+ * client is closed; a runtime still running then is kept alive by a socket or timer the client
+ * left behind (Bun's TLS sockets closed with `end()` once kept it ~12 s).
+ */
+export const EXIT_GRACE_MS = 5_000;
+
+/**
+ * Runs a runner and returns the last JSON line it printed. Rejects when the runner does not exit
+ * within `EXIT_GRACE_MS` of printing its first result line (besides failing as `execFile` does).
+ */
 export async function runJson<T>(command: string, args: string[], { timeoutMs = 60_000 } = {}): Promise<T> {
-  const { stdout } = await run(command, args, { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 16 << 20 });
+  let printedAt: number | undefined;
+  const running = run(command, args, { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 16 << 20 });
+  running.child.stdout?.on("data", (chunk: Buffer | string) => {
+    if (printedAt === undefined && /(^|\n)\{/.test(String(chunk))) printedAt = Date.now();
+  });
+  const { stdout } = await running;
   const line = stdout.split("\n").reverse().find((text) => text.startsWith("{"));
   if (!line) throw new Error(`no result from ${command} ${args.join(" ")}:\n${stdout}`);
+  const lingered = printedAt === undefined ? 0 : Date.now() - printedAt;
+  if (lingered > EXIT_GRACE_MS) throw new Error(`${command} ${args[0] ?? ""} kept running ${lingered} ms after printing its result`);
   return JSON.parse(line) as T;
 }
 
