@@ -15,6 +15,8 @@ import {
 } from "../../src/entry/node.ts";
 import { concat, rawBatch, rawRecord } from "../support/raw-batch.ts";
 
+const utf8d = new TextDecoder();
+
 const utf8 = new TextEncoder();
 const bytesOf = (value: Uint8Array | string | null | undefined) =>
   value == null ? null : typeof value === "string" ? utf8.encode(value) : value;
@@ -150,6 +152,30 @@ describe("record batch codec (v2)", () => {
     expect(() => decodeRecordBatches(hugeCount)).toThrow(CorruptRecordError);
     const badCodec = rawBatch({ recordCount: 0, attributes: 6, payload: new Uint8Array(0) });
     expect(() => decodeRecordBatches(badCodec)).toThrow(expect.objectContaining({ reason: "unknown-codec" }));
+  });
+
+  it("keeps none of a batch that fails part-way through its records (the core parses onto its output)", () => {
+    // Batch 1 is good and has headers; batch 2's CRC is right but its third record runs past the
+    // batch, after two records were parsed. The error carries batch 1 only, headers intact, and
+    // the same decoder instance decodes the next input cleanly.
+    const good = encodeRecordBatch([
+      { key: "k0", value: "v0", headers: [{ key: "h", value: "x" }] },
+      { key: "k1", value: "v1", headers: [{ key: "h2", value: null }, { key: "h3", value: "z" }] },
+    ], { baseOffset: 100 });
+    const cut = rawRecord(2, [1, 2, 3], [4, 5, 6]).slice(0, -3);
+    const failing = rawBatch({ baseOffset: 102, recordCount: 3, payload: Uint8Array.from([...rawRecord(0, [7], [8]), ...rawRecord(1, [9], [10]), ...cut]) });
+    const error = (() => { try { decodeRecordBatches(concat(good, failing)); } catch (e) { return e; } })() as CorruptRecordError;
+    expect(error).toBeInstanceOf(CorruptRecordError);
+    expect(error).toMatchObject({ reason: "record-overflow", baseOffset: 102, position: good.length });
+    const before = error.decodedBefore;
+    expect(before.length).toBe(2);
+    expect([...before].map((r) => [r.offset, utf8d.decode(r.key!), r.headers.map((h) => h.key)])).toEqual([
+      [100, "k0", ["h"]], [101, "k1", ["h2", "h3"]],
+    ]);
+    expect(before.batches.length).toBe(1);
+    const next = decodeRecordBatches(concat(good, good));
+    expect(next.length).toBe(4);
+    expect(next.headers(3).map((h) => h.key)).toEqual(["h2", "h3"]);
   });
 
   it("stops a decompression bomb at the limit instead of allocating it", () => {

@@ -194,20 +194,25 @@ impl Decoded {
             decompress(codec, payload, budget, &mut self.data).map_err(error)?;
             (&self.data[start..], input_len + start)
         };
-        // `records` may borrow self.data; parse into local columns first, then append.
         let first_record = self.record_count();
         let batch_index = self.batch_count() as i32;
         let log_append_time = attrs & attributes::LOG_APPEND_TIME != 0;
-        let mut parsed = RecordColumns::default();
-        parsed
-            .parse(records, record_count as usize, space_base, self.headers_i32.len() / HEADER_I32, batch_index, |offset_delta, timestamp_delta| {
-                let timestamp = if log_append_time { max_timestamp } else { base_timestamp.wrapping_add(timestamp_delta) };
-                ((base_offset.wrapping_add(offset_delta as i64)) as f64, timestamp as f64)
-            })
-            .map_err(error)?;
-        self.records_f64.extend_from_slice(&parsed.f64s);
-        self.records_i32.extend_from_slice(&parsed.i32s);
-        self.headers_i32.extend_from_slice(&parsed.headers);
+        // Parsed straight onto the output columns (no per-batch buffers to fill and copy), taken
+        // out of `self` meanwhile because `records` may borrow `self.data`. On an error they go
+        // back with this batch's part in them; `decode` truncates it away.
+        let mut columns = RecordColumns {
+            f64s: std::mem::take(&mut self.records_f64),
+            i32s: std::mem::take(&mut self.records_i32),
+            headers: std::mem::take(&mut self.headers_i32),
+        };
+        let parsed = columns.parse(records, record_count as usize, space_base, batch_index, |offset_delta, timestamp_delta| {
+            let timestamp = if log_append_time { max_timestamp } else { base_timestamp.wrapping_add(timestamp_delta) };
+            ((base_offset.wrapping_add(offset_delta as i64)) as f64, timestamp as f64)
+        });
+        self.records_f64 = columns.f64s;
+        self.records_i32 = columns.i32s;
+        self.headers_i32 = columns.headers;
+        parsed.map_err(error)?;
 
         self.batches_f64.extend_from_slice(&[
             base_offset as f64,
@@ -230,8 +235,7 @@ impl Decoded {
     }
 }
 
-/// Records of one batch, parsed before being appended to the output.
-#[derive(Default)]
+/// The output's record and header columns, which a batch's records are appended to.
 struct RecordColumns {
     f64s: Vec<f64>,
     i32s: Vec<i32>,
@@ -247,7 +251,6 @@ impl RecordColumns {
         bytes: &[u8],
         count: usize,
         space_base: usize,
-        first_header: usize,
         batch_index: i32,
         place: impl Fn(i32, i64) -> (f64, f64),
     ) -> Result<(), DecodeError> {
@@ -272,7 +275,7 @@ impl RecordColumns {
             if header_count < 0 {
                 return Err(DecodeError::BadLength);
             }
-            let header_start = first_header + self.headers.len() / HEADER_I32;
+            let header_start = self.headers.len() / HEADER_I32;
             let at = |range: Option<(usize, usize)>| match range {
                 Some((start, len)) => [(space_base + body_start + start) as i32, len as i32],
                 None => [0, -1],
