@@ -250,7 +250,7 @@ export class PartitionWorker {
         continue; // stopped, paused or re-queued meanwhile: look again
       }
       if (this.paused || this.queue.length === 0) {
-        if (!this.paused && !this.caughtUpSent && this.highWatermark >= 0 && this.lastNextOffset >= this.highWatermark && this.queue.length === 0) {
+        if (!this.paused && !this.caughtUpSent && this.highWatermark >= 0 && this.lastNextOffset >= this.highWatermark) {
           this.caughtUpSent = true;
           await this.notifyCaughtUp();
           continue;
