@@ -6,9 +6,9 @@
  *   it is full (`batchBytes`, estimated from the raw key/value/header sizes; a bigger record gets a
  *   batch of its own), when it is `lingerMs` old, or on `flush()`/`close()`. A full batch is sent
  *   at once (on the next turn of the event loop).
- * - Draining: the ready batches are grouped by partition leader; each leader gets one Produce
- *   request with (at most) one batch per partition, while fewer than `maxInFlight` requests are
- *   outstanding on its connection.
+ * - Draining: the ready batches are grouped by partition leader; each leader gets Produce requests
+ *   with (at most) one batch per partition each, as many as there are ready batches, while fewer
+ *   than `maxInFlight` requests are outstanding on its connection.
  * - Encoding: a batch is encoded (WASM, `encodeRecordBatch`) when it is first sent, with the
  *   partition's next sequence number; retries resend the same bytes. Batches hold the callers'
  *   message objects (no copies) and keep their encoded bytes in reused slabs (`Slabs`).
@@ -115,6 +115,8 @@ export interface ProducerStats {
   batches: number;
   retries: number;
   producerIdResets: number;
+  /** Most Produce requests outstanding at once on one broker connection (at most `maxInFlight`). */
+  peakInFlight: number;
 }
 
 export interface Producer {
@@ -307,7 +309,7 @@ export function createProducer(options: ProducerOptions): Producer {
 
 class ProducerImpl implements Producer {
   readonly cluster: Cluster;
-  readonly stats: ProducerStats = { requests: 0, batches: 0, retries: 0, producerIdResets: 0 };
+  readonly stats: ProducerStats = { requests: 0, batches: 0, retries: 0, producerIdResets: 0, peakInFlight: 0 };
   private readonly acks: number;
   private readonly idempotent: boolean;
   private readonly compression: CompressionCodec;
@@ -590,28 +592,35 @@ class ProducerImpl implements Producer {
       return;
     }
     const meta = this.cluster.metadata;
-    const byNode = new Map<number, Batch[]>();
     let needMetadata = false;
-    for (const state of this.partitions.values()) {
-      const batch = this.nextBatch(state, now);
-      if (batch === undefined) continue;
-      if (typeof batch === "number") {
-        nextWake = Math.min(nextWake, batch);
-        continue;
+    // Round after round, one request per leader with room: every round takes the next batch of each
+    // partition, so a backlog (records appended faster than one request carries) fills all
+    // `maxInFlight` slots at once instead of one slot per drain.
+    for (let sent = true; sent;) {
+      sent = false;
+      const byNode = new Map<number, Batch[]>();
+      for (const state of this.partitions.values()) {
+        const batch = this.nextBatch(state, now);
+        if (batch === undefined) continue;
+        if (typeof batch === "number") {
+          nextWake = Math.min(nextWake, batch);
+          continue;
+        }
+        const leader = meta?.topics.get(state.topic)?.partitions[state.partition]?.leader ?? -1;
+        if (leader < 0 || !meta?.brokers.has(leader)) {
+          needMetadata = true;
+          nextWake = Math.min(nextWake, now + this.backoffInitialMs);
+          continue;
+        }
+        let list = byNode.get(leader);
+        if (!list) byNode.set(leader, (list = []));
+        list.push(batch);
       }
-      const leader = meta?.topics.get(state.topic)?.partitions[state.partition]?.leader ?? -1;
-      if (leader < 0 || !meta?.brokers.has(leader)) {
-        needMetadata = true;
-        nextWake = Math.min(nextWake, now + this.backoffInitialMs);
-        continue;
+      for (const [nodeId, batches] of byNode) {
+        if ((this.inflightByNode.get(nodeId) ?? 0) >= this.maxInFlight) continue;
+        this.sendRequest(nodeId, batches);
+        sent = true;
       }
-      let list = byNode.get(leader);
-      if (!list) byNode.set(leader, (list = []));
-      list.push(batch);
-    }
-    for (const [nodeId, batches] of byNode) {
-      if ((this.inflightByNode.get(nodeId) ?? 0) >= this.maxInFlight) continue;
-      this.sendRequest(nodeId, batches);
     }
     if (needMetadata) this.refreshMetadata();
     if (nextWake < Infinity) this.scheduleDrain(nextWake - now);
@@ -696,7 +705,9 @@ class ProducerImpl implements Producer {
       timeoutMs: this.requestTimeoutMs,
       topicData: [...topicData].map(([name, partitionData]) => ({ name, partitionData })),
     };
-    this.inflightByNode.set(nodeId, (this.inflightByNode.get(nodeId) ?? 0) + 1);
+    const inFlight = (this.inflightByNode.get(nodeId) ?? 0) + 1;
+    this.inflightByNode.set(nodeId, inFlight);
+    if (inFlight > this.stats.peakInFlight) this.stats.peakInFlight = inFlight;
     this.inflightTotal++;
     this.stats.requests++;
     this.stats.batches += batches.length;

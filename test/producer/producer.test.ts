@@ -225,6 +225,24 @@ describe.sequential("producer (single broker)", () => {
     for (const b of newBatches) expect(b.recordCount).toBeLessThanOrEqual(82); // (10 000 - 61) / 122 estimated bytes
   }, 120_000);
 
+  it("a backlog fills every maxInFlight slot at once, and the log keeps the send order", async () => {
+    // One send() call queues ~20 full batches on 2 partitions before anything goes out. Requests
+    // carry one batch per partition, so all of them can only be in flight together if a drain sends
+    // more than one request (it used to send one, then wait for its answer).
+    const topic = await newTopic("backlog", 2);
+    const p = producer({ lingerMs: 200, batchBytes: 20_000, maxInFlight: 4 });
+    const value = "v".repeat(1_000);
+    const messages = Array.from({ length: 400 }, (_, i) => ({ key: `k${i}`, value: `${i} ${value}`, partition: i % 2 }));
+    const sent = await p.send({ topic, messages });
+    expect(p.stats.peakInFlight).toBe(4);
+    expect(p.stats.batches).toBeGreaterThanOrEqual(20);
+    for (let part = 0; part < 2; part++) {
+      expect(sent.filter((m) => m.partition === part).map((m) => m.offset)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+      const { records } = await readPartition(admin.cluster, topic, part);
+      expect(records.map((r) => text(r.key))).toEqual(messages.filter((m) => m.partition === part).map((m) => m.key));
+    }
+  }, 60_000);
+
   it("flush() waits for everything buffered; close() flushes; later sends reject", async () => {
     const topic = await newTopic("flush", 1);
     const p = createProducer({ brokers: BROKERS, lingerMs: 60_000 });
