@@ -12,7 +12,7 @@
  *   WORKLOAD    only the workloads (bench:consume: and sections, e.g. "group") whose name contains this substring
  *   CLIENTS     only the clients whose label contains one of these comma-separated substrings
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -219,6 +219,14 @@ export async function ensureBroker(): Promise<void> {
 
 const admin = () => createAdmin({ brokers: BROKERS, clientId: "tributary-bench" });
 
+/**
+ * The bench's topics lose their files as soon as they are deleted. With the broker's default (60 s
+ * later), the files of one workload's topics (GBs of log) went while a later workload's clients
+ * were timed, and the disk work slowed the broker's appends: its request threads spent 520–790 ms
+ * of CPU (mostly system time) per 100k × 1 KiB lz4 produce run instead of 130–270 ms.
+ */
+const DELETE_AT_ONCE = { "file.delete.delay.ms": "0" };
+
 let topicSerial = 0;
 /** Fresh topics (PARTITIONS partitions, leaders ready); their names start with `prefix`. */
 export async function createTopics(prefix: string, count: number): Promise<string[]> {
@@ -226,7 +234,7 @@ export async function createTopics(prefix: string, count: number): Promise<strin
   const topics = Array.from({ length: count }, () => `${prefix}-${stamp}-${topicSerial++}`);
   const client = admin();
   try {
-    const results = await client.createTopics(topics.map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })));
+    const results = await client.createTopics(topics.map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1, configs: DELETE_AT_ONCE })));
     const failed = results.find((r) => r.error);
     if (failed) throw failed.error;
     // Leaders in metadata come before the broker hosts the partitions (it creates their logs a
@@ -259,6 +267,7 @@ export async function deleteTopics(topics: string[]): Promise<void> {
       left = results.filter((r) => r.error && r.error.code !== 3 /* already gone */).map((r) => r.topic);
     }
     if (left.length > 0) console.warn(`could not delete topics ${left.join(", ")}`);
+    await filesGone(topics.filter((topic) => !left.includes(topic)));
   } catch (error) {
     console.warn(`could not delete topics ${topics.join(", ")}: ${String(error)}`);
   } finally {
@@ -392,3 +401,28 @@ export function printTable(workload: Workload, bytes: number, rows: Measured[], 
     console.log(`${tributary.client} ÷ ${label}: ${(rate(tributary) / rate(best)).toFixed(2)}x   (against ${best.client})`);
   }
 }
+
+/** The local broker's log directory (scripts/kafka.sh's layout). */
+const BROKER_LOG_DIR = new URL("../.kafka/data/single/", import.meta.url);
+
+/**
+ * Waits (at most 60 s) until the local broker has removed the deleted topics' partition
+ * directories, then a few seconds more for the file system to finish with them, so that the
+ * next timed run does not share the disk with the deletion. Returns at once when the broker's
+ * log directory is not readable (a broker elsewhere).
+ */
+async function filesGone(topics: string[]): Promise<void> {
+  if (topics.length === 0) return;
+  const names = new Set(topics);
+  const pending = () => readdirSync(BROKER_LOG_DIR).some((entry) => names.has(entry.replace(/-\d+(\..*)?$/, "")));
+  try {
+    const deadline = Date.now() + 60_000;
+    while (pending() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  } catch {
+    return;
+  }
+  await new Promise((resolve) => setTimeout(resolve, FILE_SYSTEM_SETTLE_MS));
+}
+
+/** ext4 commits its journal (and, mounted with `discard`, trims freed blocks) every 5 s. */
+const FILE_SYSTEM_SETTLE_MS = 6_000;
