@@ -217,11 +217,15 @@ export async function ensureBroker(): Promise<void> {
   await kafkaScript("start");
 }
 
+/** Where scripts/kafka.sh keeps the local broker (its default TRIBUTARY_KAFKA_HOME). */
+const LOCAL_KAFKA_HOME = new URL("../.kafka/", import.meta.url);
+
 const admin = () => createAdmin({ brokers: BROKERS, clientId: "tributary-bench" });
 
 /**
- * The bench's topics lose their files as soon as they are deleted. With the broker's default (60 s
- * later), the files of one workload's topics (GBs of log) went while a later workload's clients
+ * The bench's topics are due for removal as soon as they are deleted, and `deleteTopics` waits for
+ * the broker to remove them (`filesGone`). Before, their files went 60 s after deletion (the
+ * broker's default), so one workload's topics (GBs of log) went while a later workload's clients
  * were timed, and the disk work slowed the broker's appends: its request threads spent 520–790 ms
  * of CPU (mostly system time) per 100k × 1 KiB lz4 produce run instead of 130–270 ms.
  */
@@ -275,13 +279,40 @@ export async function deleteTopics(topics: string[]): Promise<void> {
   }
 }
 
+/** The local broker's log directory (scripts/kafka.sh's layout). */
+const BROKER_LOG_DIR = new URL("data/single/", LOCAL_KAFKA_HOME);
+
+/**
+ * Waits (at most 60 s) until the local broker has removed the deleted topics' partition
+ * directories, then a few seconds more for the file system to finish with them, so that the
+ * next timed run does not share the disk with the deletion. The broker removes due files on its
+ * next pass over deleted logs, and it makes one at least every 60 s (its default
+ * `file.delete.delay.ms`), so this can take most of a minute. Returns at once when the broker's
+ * log directory is not readable (a broker elsewhere).
+ */
+async function filesGone(topics: string[]): Promise<void> {
+  if (topics.length === 0) return;
+  const names = new Set(topics);
+  const pending = () => readdirSync(BROKER_LOG_DIR).some((entry) => names.has(entry.replace(/-\d+(\..*)?$/, "")));
+  try {
+    const deadline = Date.now() + 60_000;
+    while (pending() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  } catch {
+    return;
+  }
+  await new Promise((resolve) => setTimeout(resolve, FILE_SYSTEM_SETTLE_MS));
+}
+
+/** ext4 commits its journal (and, mounted with `discard`, trims freed blocks) every 5 s. */
+const FILE_SYSTEM_SETTLE_MS = 6_000;
+
 /**
  * CPU seconds (user + system) the local broker's JVM has used so far, from /proc (Linux; its pid
  * from scripts/kafka.sh's pid file), or NaN where that is not available.
  */
 export function brokerCpuSeconds(): number {
   try {
-    return processCpuSeconds(Number(readFileSync(new URL("../.kafka/run/single.pid", import.meta.url), "utf8").trim()));
+    return processCpuSeconds(Number(readFileSync(new URL("run/single.pid", LOCAL_KAFKA_HOME), "utf8").trim()));
   } catch {
     return NaN;
   }
@@ -401,28 +432,3 @@ export function printTable(workload: Workload, bytes: number, rows: Measured[], 
     console.log(`${tributary.client} ÷ ${label}: ${(rate(tributary) / rate(best)).toFixed(2)}x   (against ${best.client})`);
   }
 }
-
-/** The local broker's log directory (scripts/kafka.sh's layout). */
-const BROKER_LOG_DIR = new URL("../.kafka/data/single/", import.meta.url);
-
-/**
- * Waits (at most 60 s) until the local broker has removed the deleted topics' partition
- * directories, then a few seconds more for the file system to finish with them, so that the
- * next timed run does not share the disk with the deletion. Returns at once when the broker's
- * log directory is not readable (a broker elsewhere).
- */
-async function filesGone(topics: string[]): Promise<void> {
-  if (topics.length === 0) return;
-  const names = new Set(topics);
-  const pending = () => readdirSync(BROKER_LOG_DIR).some((entry) => names.has(entry.replace(/-\d+(\..*)?$/, "")));
-  try {
-    const deadline = Date.now() + 60_000;
-    while (pending() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
-  } catch {
-    return;
-  }
-  await new Promise((resolve) => setTimeout(resolve, FILE_SYSTEM_SETTLE_MS));
-}
-
-/** ext4 commits its journal (and, mounted with `discard`, trims freed blocks) every 5 s. */
-const FILE_SYSTEM_SETTLE_MS = 6_000;
