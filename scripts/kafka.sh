@@ -349,7 +349,12 @@ broker_java_opts() {  # mode; sets BROKER_OPTS
     # for replication/failover tests, not throughput. Override: KAFKA_BROKER_OPTS=-XX:TieredStopAtLevel=4
     BROKER_OPTS=(-Xmx512m -Xms128m -XX:TieredStopAtLevel=1)
   else
-    BROKER_OPTS=(-Xmx1g -Xms256m)
+    # Kafka's documented production heap settings, scaled down: 16 MiB G1 regions, so that Produce
+    # requests under 8 MiB are not "humongous" allocations, and a fixed 2 GiB heap. With 1 GiB and
+    # 1 MiB regions the log cleaner's 128 MiB buffer and every Produce request of 512 KiB or more
+    # kept G1's concurrent marking going: its threads took 270-490 ms of CPU per 100k x 1 KiB lz4
+    # produce run, the request threads ~250 (bench/RESULTS.md, eighth session).
+    BROKER_OPTS=(-Xmx2g -Xms2g -XX:G1HeapRegionSize=16M)
   fi
   # GC settings are the ones Kafka's own start scripts use.
   BROKER_OPTS+=(-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35

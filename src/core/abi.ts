@@ -3,7 +3,7 @@
  * byte offsets into the module's memory. Keep this in step with `wasm/src/lib.rs`: bump
  * `ABI_VERSION` on both sides whenever an export is added, removed or changes meaning.
  */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** Status codes of the exports that can reject arguments (`wasm/src/lib.rs`, `status`). */
 export const Status = {
@@ -39,6 +39,12 @@ export interface CoreExports {
   tributary_alloc(len: number): number;
   tributary_free(ptr: number, len: number): void;
   tributary_crc32c(ptr: number, len: number): number;
+  /**
+   * CRC-32C of `prefixLen` bytes at `prefixPtr` followed by `tailLen` bytes whose own CRC-32C is
+   * `tailCrc` (the tail itself is not read): how a batch's CRC is redone after its producer
+   * fields are written in (src/records/stamp.ts).
+   */
+  tributary_crc32c_prefixed(prefixPtr: number, prefixLen: number, tailCrc: number, tailLen: number): number;
   /**
    * Turns the CRC-32C's wasm-SIMD path on (1, the default) or off (0). Results are identical;
    * only the speed differs by engine (see `preferScalarChecksums`).

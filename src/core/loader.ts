@@ -20,6 +20,7 @@ const REQUIRED_EXPORTS: ReadonlyArray<keyof CoreExports> = [
   "tributary_alloc",
   "tributary_free",
   "tributary_crc32c",
+  "tributary_crc32c_prefixed",
   "tributary_crc32c_set_vector",
   "tributary_murmur2",
   "tributary_partition_for_key",

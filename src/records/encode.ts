@@ -65,6 +65,72 @@ export function encodeRecordBatchInto(
   options: BatchOptions,
   allocate: (length: number) => Uint8Array,
 ): Uint8Array {
+  const c = core();
+  const layout = layOut(records, options, (size) => {
+    const base = c.scratch(size);
+    return { memory: c.bytes(), base };
+  });
+  const { base } = layout;
+  const resultAt = c.guard("encodeRecordBatch", () =>
+    c.exports.tributary_encode_batch(base, base + layout.recordsAt, layout.count, base + layout.headersAt, layout.headerCount, base + layout.dataAt, layout.dataLength));
+  const result = new Float64Array(c.bytes().buffer, resultAt, 3);
+  if (result[0] !== 0) throw new TributaryError(`the core refused the batch layout (status ${result[0]})`);
+  const at = result[1]!;
+  const length = result[2]!;
+  const out = allocate(length);
+  out.set(c.bytes().subarray(at, at + length));
+  return out;
+}
+
+/**
+ * What `tributary_encode_batch` reads, laid out in a buffer of its own (byte positions within
+ * `bytes`): a batch can then be encoded by a core instance on another thread
+ * (src/producer/encode-threads.ts).
+ */
+export interface RecordBatchLayout {
+  /** Parameters at 0, then the record rows, the header rows and the data region: the bytes used, from the start of their buffer. */
+  bytes: Uint8Array;
+  recordsAt: number;
+  count: number;
+  headersAt: number;
+  headerCount: number;
+  dataAt: number;
+  dataLength: number;
+}
+
+/**
+ * Lays `records` out for the core as `encodeRecordBatchInto` does, at the start of the buffer
+ * `allocate(size)` returns (at least `size` bytes; `bytes` of the result is a view from its start).
+ */
+export function layOutRecordBatch(
+  records: ReadonlyArray<RecordInput>,
+  options: BatchOptions,
+  allocate: (size: number) => ArrayBuffer = (size) => new ArrayBuffer(size),
+): RecordBatchLayout {
+  const { memory, base: _, ...positions } = layOut(records, options, (size) => ({ memory: new Uint8Array(allocate(size)), base: 0 }));
+  return { bytes: memory.subarray(0, positions.dataAt + positions.dataLength), ...positions };
+}
+
+interface Placed {
+  memory: Uint8Array;
+  base: number;
+  recordsAt: number;
+  count: number;
+  headersAt: number;
+  headerCount: number;
+  dataAt: number;
+  dataLength: number;
+}
+
+/**
+ * Writes the table and the data region at `base` of the memory `place(size)` returns (room for
+ * `size` bytes, 8-byte aligned). Positions in the result are relative to `base`.
+ */
+function layOut(
+  records: ReadonlyArray<RecordInput>,
+  options: BatchOptions,
+  place: (size: number) => { memory: Uint8Array; base: number },
+): Placed {
   const codec = COMPRESSION_CODECS.indexOf(options.compression ?? "none");
   if (codec < 0) throw new RangeError(`unknown compression "${options.compression}": use one of ${COMPRESSION_CODECS.join(", ")}`);
   const count = records.length;
@@ -83,14 +149,12 @@ export function encodeRecordBatchInto(
     for (const header of list) dataCapacity += capacityOf(header.key) + capacityOf(header.value);
   }
 
-  // Pass 2: the table and the data region, in one scratch allocation.
-  const c = core();
+  // Pass 2: the table and the data region, in one allocation.
   const recordsAt = PARAMS;
   const headersAt = PARAMS + RECORD_FIELDS * count;
   const tableLength = headersAt + HEADER_FIELDS * headerCount;
-  const base = c.scratch(8 * tableLength + dataCapacity);
-  const memory = c.bytes();
-  const table = new Float64Array(memory.buffer, base, tableLength);
+  const { memory, base } = place(8 * tableLength + dataCapacity);
+  const table = new Float64Array(memory.buffer, memory.byteOffset + base, tableLength);
   const dataAt = base + 8 * tableLength;
   writeParams(table, options, codec);
 
@@ -117,16 +181,16 @@ export function encodeRecordBatchInto(
       nextHeader++;
     }
   }
-
-  const resultAt = c.guard("encodeRecordBatch", () =>
-    c.exports.tributary_encode_batch(base, base + 8 * recordsAt, count, base + 8 * headersAt, headerCount, dataAt, dataLength));
-  const result = new Float64Array(c.bytes().buffer, resultAt, 3);
-  if (result[0] !== 0) throw new TributaryError(`the core refused the batch layout (status ${result[0]})`);
-  const at = result[1]!;
-  const length = result[2]!;
-  const out = allocate(length);
-  out.set(c.bytes().subarray(at, at + length));
-  return out;
+  return {
+    memory,
+    base,
+    recordsAt: 8 * recordsAt,
+    count,
+    headersAt: 8 * headersAt,
+    headerCount,
+    dataAt: 8 * tableLength,
+    dataLength,
+  };
 }
 
 function writeParams(table: Float64Array, options: BatchOptions, codec: number): void {

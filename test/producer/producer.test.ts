@@ -243,6 +243,36 @@ describe.sequential("producer (single broker)", () => {
     }
   }, 60_000);
 
+  it("compressOffThread: batches are compressed on the encoding thread, idempotent, in order, byte for byte", async () => {
+    const topic = await newTopic("off-thread", 2);
+    const p = producer({ compression: "lz4", compressOffThread: true, batchBytes: 40_000, lingerMs: 50 });
+    const messages = Array.from({ length: 600 }, (_, i) => ({
+      key: `k${i}`,
+      value: `${i} ${"payload ".repeat(120)}`,
+      headers: i % 4 === 0 ? [{ key: "h", value: `${i}` }] : undefined,
+      partition: i % 2,
+    }));
+    const sent = await Promise.all([p.send({ topic, messages: messages.slice(0, 300) }), p.send({ topic, messages: messages.slice(300) })]);
+    const results = sent.flat();
+    // 300 records × ~1 KB per partition in 40 KB batches, and each call's last small batches (under 32 KiB) inline.
+    expect(p.stats.encodedOffThread).toBeGreaterThanOrEqual(10);
+    expect(p.stats.offThreadFailures).toBe(0);
+    expect(p.producerId).toBeGreaterThanOrEqual(0);
+    for (let part = 0; part < 2; part++) {
+      expect(results.filter((m) => m.partition === part).map((m) => m.offset)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+      const { records, batches } = await readPartition(admin.cluster, topic, part);
+      const expected = messages.filter((m) => m.partition === part);
+      expect(records.map((r) => [text(r.key), text(r.value), r.headers.map((h) => text(h.value))])).toEqual(
+        expected.map((m) => [m.key, m.value, m.headers ? [m.headers[0]!.value] : []]));
+      // The stamped producer fields: this producer's id, sequences following on from batch to batch.
+      let sequence = 0;
+      for (const b of batches) {
+        expect([b.producerId, b.baseSequence]).toEqual([p.producerId, sequence]);
+        sequence += b.recordCount;
+      }
+    }
+  }, 60_000);
+
   it("flush() waits for everything buffered; close() flushes; later sends reject", async () => {
     const topic = await newTopic("flush", 1);
     const p = createProducer({ brokers: BROKERS, lingerMs: 60_000 });

@@ -562,6 +562,48 @@ pub unsafe extern "C" fn tributary_crc32c(ptr: *const u8, len: usize) -> u32 {
     crc32c(unsafe { crate::memory::slice(ptr, len) })
 }
 
+/// `ZERO_BYTE_POWERS[k]`: the map "advance the register over 2^k zero bytes", k = 0..31.
+static ZERO_BYTE_POWERS: [[u32; 32]; 32] = {
+    let mut powers = [[0u32; 32]; 32];
+    powers[0] = one_zero_byte();
+    let mut k = 1;
+    while k < 32 {
+        powers[k] = compose(&powers[k - 1], &powers[k - 1]);
+        k += 1;
+    }
+    powers
+};
+
+/// CRC-32C of `prefix` followed by bytes whose own CRC-32C is `tail_crc` and length `tail_len`,
+/// without reading those bytes: CRC(A‖B) = CRC(A) advanced over |B| zero bytes, xor CRC(B).
+///
+/// Why: a producer batch is encoded and compressed once (possibly on another thread) and its
+/// producer id, epoch and base sequence are written in at send time. Those fields sit just before
+/// the record count in the part of the batch the CRC covers, so the CRC of everything after them
+/// is computed with the batch, and this joins the new fields to it in O(log |B|).
+pub fn crc32c_prefixed(prefix: &[u8], tail_crc: u32, tail_len: usize) -> u32 {
+    let mut register = crc32c(prefix);
+    let mut len = tail_len;
+    let mut k = 0;
+    while len > 0 {
+        if len & 1 != 0 {
+            register = apply(&ZERO_BYTE_POWERS[k], register);
+        }
+        len >>= 1;
+        k += 1;
+    }
+    register ^ tail_crc
+}
+
+/// [`crc32c_prefixed`] of `prefix_len` bytes at `prefix_ptr`.
+///
+/// # Safety
+/// `prefix_ptr..prefix_ptr+prefix_len` must be readable memory.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tributary_crc32c_prefixed(prefix_ptr: *const u8, prefix_len: usize, tail_crc: u32, tail_len: usize) -> u32 {
+    crc32c_prefixed(unsafe { crate::memory::slice(prefix_ptr, prefix_len) }, tail_crc, tail_len)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{update_scalar, update_vector};
@@ -752,6 +794,20 @@ mod tests {
             let (a, b) = data.split_at(cut);
             assert_eq!(!update_vector(update_vector(!0, a), b), whole, "cut {cut}");
             assert_eq!(!update_scalar(update_scalar(!0, a), b), whole, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn prefixed_joins_a_prefix_to_a_tails_crc() {
+        let data: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        for (split, end) in [(0, 0), (0, 10), (36, 36), (36, 37), (36, 1000), (5, 65_536), (36, 70_000), (1, 4097)] {
+            let (prefix, tail) = data[..end].split_at(split);
+            assert_eq!(
+                super::crc32c_prefixed(prefix, REFERENCE.checksum(tail), tail.len()),
+                REFERENCE.checksum(&data[..end]),
+                "prefix {split} bytes, tail {} bytes",
+                tail.len()
+            );
         }
     }
 }

@@ -15,7 +15,7 @@ pub mod partition;
 pub mod record;
 
 /// Version of the export surface described in `src/core/abi.ts`.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// Status codes returned by exports that can reject their arguments.
 pub mod status {
