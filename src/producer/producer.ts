@@ -96,7 +96,7 @@ export interface ProducerOptions {
    * thread (100k × 1 KiB lz4: ~425 instead of ~600 ms of that thread's CPU per run) but costs
    * more CPU in all (a copy of every record to the thread, and back). On a 2-core machine shared
    * with the broker, runs took 488–701 ms with it against 516–596 ms without (bench/RESULTS.md,
-   * eighth session).
+   * eighth session; one process each, few runs).
    */
   compressOffThread?: boolean;
 }

@@ -87,9 +87,13 @@ export function encodeRecordBatchInto(
  * `bytes`): a batch can then be encoded by a core instance on another thread
  * (src/producer/encode-threads.ts).
  */
-export interface RecordBatchLayout {
+export interface RecordBatchLayout extends LayoutPositions {
   /** Parameters at 0, then the record rows, the header rows and the data region: the bytes used, from the start of their buffer. */
   bytes: Uint8Array;
+}
+
+/** Where `tributary_encode_batch`'s arguments are, in bytes from the layout's start, and the counts. */
+interface LayoutPositions {
   recordsAt: number;
   count: number;
   headersAt: number;
@@ -111,15 +115,9 @@ export function layOutRecordBatch(
   return { bytes: memory.subarray(0, positions.dataAt + positions.dataLength), ...positions };
 }
 
-interface Placed {
+interface Placed extends LayoutPositions {
   memory: Uint8Array;
   base: number;
-  recordsAt: number;
-  count: number;
-  headersAt: number;
-  headerCount: number;
-  dataAt: number;
-  dataLength: number;
 }
 
 /**
