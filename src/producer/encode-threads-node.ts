@@ -12,13 +12,13 @@ import type { BatchEncodeThreads, EncodedOffThread } from "./encode-threads.ts";
 
 export type NodeWorkerThreadsModule = Pick<typeof NodeWorkerThreads, "Worker">;
 
-type Job = Omit<RecordBatchLayout, "bytes"> & { id: number; bytes: Uint8Array; tailAt: number };
+type Job = RecordBatchLayout & { id: number };
 type Answer = { id: number; bytes: Uint8Array; tailCrc: number } | { id: number; error: string };
 
 /**
  * The thread's program. It runs from its source text (`String(encodeThreadMain)`, evaluated by
  * the worker), so it must not use anything from this module's scope: only its own code, `require`
- * and `workerData` (the core's bytes, already checked by the owner's loader).
+ * and `workerData` (the core's bytes, already checked by the owner's loader, and `BATCH_TAIL_AT`).
  */
 function encodeThreadMain(): void {
   const { parentPort, workerData } = require("node:worker_threads") as typeof NodeWorkerThreads;
@@ -30,6 +30,7 @@ function encodeThreadMain(): void {
     tributary_crc32c(ptr: number, len: number): number;
     tributary_encode_batch(params: number, records: number, count: number, headers: number, headerCount: number, data: number, dataLength: number): number;
   };
+  const tailAt = workerData.tailAt as number;
   const restingStackPointer = core.__stack_pointer.value as number;
   let scratch = 0;
   let scratchLength = 0;
@@ -50,7 +51,7 @@ function encodeThreadMain(): void {
         scratch, scratch + job.recordsAt, job.count, scratch + job.headersAt, job.headerCount, scratch + job.dataAt, job.dataLength);
       const [status, at, batchLength] = new Float64Array(core.memory.buffer, resultAt, 3) as unknown as [number, number, number];
       if (status !== 0) throw new Error(`the core refused the batch layout (status ${status})`);
-      const tailCrc = core.tributary_crc32c(at + job.tailAt, batchLength - job.tailAt) >>> 0;
+      const tailCrc = core.tributary_crc32c(at + tailAt, batchLength - tailAt) >>> 0;
       // Into the layout's own buffer, which goes back: the owner reuses it (src/producer/buffer-pool.ts).
       const room = job.bytes.buffer as ArrayBuffer;
       const bytes = batchLength <= room.byteLength ? new Uint8Array(room, 0, batchLength) : new Uint8Array(batchLength);
@@ -93,16 +94,15 @@ class NodeEncodeThread implements BatchEncodeThreads {
       const id = this.nextId++;
       this.waiting.set(id, { resolve, reject });
       if (this.waiting.size === 1) worker.ref();
-      const { bytes, ...positions } = layout;
-      const job: Job = { ...positions, id, bytes, tailAt: BATCH_TAIL_AT };
+      const job: Job = { ...layout, id };
       // The layout is the thread's from here: move its memory rather than copy it.
-      worker.postMessage(job, [bytes.buffer as ArrayBuffer]);
+      worker.postMessage(job, [layout.bytes.buffer as ArrayBuffer]);
     });
   }
 
   private start(): NodeWorkerThreads.Worker {
     if (this.worker) return this.worker;
-    const worker = new this.workers.Worker(`(${String(encodeThreadMain)})();`, { eval: true, workerData: { wasm: this.wasm() } });
+    const worker = new this.workers.Worker(`(${String(encodeThreadMain)})();`, { eval: true, workerData: { wasm: this.wasm(), tailAt: BATCH_TAIL_AT } });
     worker.unref();
     worker.on("message", (answer: Answer) => {
       const waiting = this.waiting.get(answer.id);

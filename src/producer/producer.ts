@@ -977,7 +977,7 @@ class ProducerImpl implements Producer {
             for (const batch of state.retries) {
               batch.sequence = -1;
               // Bytes encoded on another thread are kept: the resend writes the new producer fields in.
-              if (batch.tailCrc < 0) this.releaseBytes(batch);
+              if (batch.tailCrc < 0) this.slabs.release(batch);
             }
           }
         } else if (this.generation === 0) {
