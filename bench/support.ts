@@ -224,10 +224,12 @@ const admin = () => createAdmin({ brokers: BROKERS, clientId: "tributary-bench" 
 
 /**
  * The bench's topics are due for removal as soon as they are deleted, and `deleteTopics` waits for
- * the broker to remove them (`filesGone`). Before, their files went 60 s after deletion (the
- * broker's default), so one workload's topics (GBs of log) went while a later workload's clients
- * were timed, and the disk work slowed the broker's appends: its request threads spent 520–790 ms
- * of CPU (mostly system time) per 100k × 1 KiB lz4 produce run instead of 130–270 ms.
+ * the broker to remove them (`filesGone`), so that one workload's topics (GBs of log) do not go
+ * while a later workload's clients are timed (the broker's default is 60 s after deletion). The
+ * seventh session blamed the broker's extra CPU in timed runs (520–790 ms per 100k × 1 KiB lz4
+ * produce run instead of 130–270, mostly system time) on those deletions; the eighth found most of
+ * it was readahead zeroing the sparse 10 MiB index files of new segments (now 1 MiB:
+ * scripts/kafka/broker.properties). The wait stays: it costs set-up time only.
  */
 const DELETE_AT_ONCE = { "file.delete.delay.ms": "0" };
 
@@ -283,25 +285,29 @@ export async function deleteTopics(topics: string[]): Promise<void> {
 const BROKER_LOG_DIR = new URL("data/single/", LOCAL_KAFKA_HOME);
 
 /**
- * Waits (at most 60 s) until the local broker has removed the deleted topics' partition
+ * Waits (at most 90 s) until the local broker has removed the deleted topics' partition
  * directories, then a few seconds more for the file system to finish with them, so that the
  * next timed run does not share the disk with the deletion. The broker removes due files on its
  * next pass over deleted logs, and it makes one at least every 60 s (its default
- * `file.delete.delay.ms`), so this can take most of a minute. Returns at once when the broker's
- * log directory is not readable (a broker elsewhere).
+ * `file.delete.delay.ms`), so this can take a minute; once, right after a broker start, it took
+ * 66 s. Says so when the files outlast the wait. Returns at once when the broker's log directory
+ * is not readable (a broker elsewhere).
  */
 async function filesGone(topics: string[]): Promise<void> {
   if (topics.length === 0) return;
   const names = new Set(topics);
   const pending = () => readdirSync(BROKER_LOG_DIR).some((entry) => names.has(entry.replace(/-\d+(\..*)?$/, "")));
   try {
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + FILES_GONE_WAIT_MS;
     while (pending() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    if (pending()) console.warn(`the broker still had files of ${topics.join(", ")} ${FILES_GONE_WAIT_MS / 1000} s after deleting them; timing goes on`);
   } catch {
     return;
   }
   await new Promise((resolve) => setTimeout(resolve, FILE_SYSTEM_SETTLE_MS));
 }
+
+const FILES_GONE_WAIT_MS = 90_000;
 
 /** ext4 commits its journal (and, mounted with `discard`, trims freed blocks) every 5 s. */
 const FILE_SYSTEM_SETTLE_MS = 6_000;
