@@ -237,6 +237,11 @@ class Batch {
   constructor(state: PartitionState) {
     this.state = state;
   }
+
+  /** Its bytes were encoded on another thread (a `BufferPool` buffer, with `tailCrc`), not in a slab. */
+  hasThreadBytes(): boolean {
+    return this.tailCrc >= 0 && this.encoded !== null;
+  }
 }
 
 class PartitionState {
@@ -817,8 +822,8 @@ class ProducerImpl implements Producer {
       insertBySequence(state.unacked, batch);
     }
     batch.generation = this.generation;
-    if (batch.tailCrc >= 0 && batch.encoded !== null) {
-      if (this.idempotent) stampProducerFields(batch.encoded, batch.tailCrc, this.pid, this.epoch, batch.sequence);
+    if (batch.hasThreadBytes()) {
+      if (this.idempotent) stampProducerFields(batch.encoded!, batch.tailCrc, this.pid, this.epoch, batch.sequence);
       return;
     }
     this.slabs.release(batch);
@@ -935,8 +940,8 @@ class ProducerImpl implements Producer {
 
   /** The batch's encoded bytes are no longer needed (see `Slabs` and `BufferPool`). */
   private releaseBytes(batch: Batch): void {
-    if (batch.tailCrc >= 0 && batch.encoded !== null) {
-      this.buffers.give(batch.encoded.buffer as ArrayBuffer);
+    if (batch.hasThreadBytes()) {
+      this.buffers.give(batch.encoded!.buffer as ArrayBuffer);
       batch.encoded = null;
       batch.tailCrc = -1;
       return;
@@ -977,7 +982,7 @@ class ProducerImpl implements Producer {
             for (const batch of state.retries) {
               batch.sequence = -1;
               // Bytes encoded on another thread are kept: the resend writes the new producer fields in.
-              if (batch.tailCrc < 0) this.slabs.release(batch);
+              if (!batch.hasThreadBytes()) this.slabs.release(batch);
             }
           }
         } else if (this.generation === 0) {
