@@ -13,7 +13,7 @@
  * Retriable per-item errors (NOT_CONTROLLER, a moved leader, a loading coordinator…) are retried
  * within the retry deadline before they are reported.
  */
-import { KafkaProtocolError, TributaryError } from "../errors.ts";
+import { KafkaProtocolError, TributaryError, UnsupportedVersionError } from "../errors.ts";
 import { kafkaError } from "../protocol/error-codes.ts";
 import { APIS } from "../protocol/generated/index.ts";
 import { Backoff } from "../transport/backoff.ts";
@@ -103,14 +103,23 @@ export interface GroupMember {
   groupInstanceId: string | null;
   clientId: string;
   clientHost: string;
+  /** Classic groups: the member's protocol metadata and assignment, as the assignor encoded them (empty for "consumer" groups). */
   memberMetadata: Uint8Array;
   memberAssignment: Uint8Array;
+  /** "consumer" groups (KIP-848): the partitions the member owns now, and its epoch. */
+  assignment?: TopicPartition[];
+  memberEpoch?: number;
 }
 
 export interface GroupDescription {
   groupId: string;
-  /** "Empty", "Stable", "PreparingRebalance", "CompletingRebalance", "Dead"… */
+  /**
+   * Classic groups: "Empty", "Stable", "PreparingRebalance", "CompletingRebalance", "Dead" (no such
+   * group). "consumer" groups: "Empty", "Assigning", "Reconciling", "Stable".
+   */
   state: string;
+  /** Which group protocol the group runs: "classic" (JoinGroup/SyncGroup) or "consumer" (KIP-848). */
+  groupType: "classic" | "consumer";
   protocolType: string;
   protocol: string;
   members: GroupMember[];
@@ -203,6 +212,7 @@ export function throwOnError<T extends { error: TributaryError | null }>(results
 const ZERO_UUID = "00000000-0000-0000-0000-000000000000";
 /** Per-item codes worth sending again to the controller (or coordinator). */
 const RETRY_ITEM_CODES = new Set([14, 15, 16, 41, 89]);
+const GROUP_ID_NOT_FOUND = 69;
 
 export function createAdmin(options: AdminOptions): Admin {
   const cluster = new Cluster(options);
@@ -329,6 +339,29 @@ export function createAdmin(options: AdminOptions): Admin {
 
   async function fetchGroupOffsets(groupId: string, topics?: string[]): Promise<GroupOffset[]> {
     return fetchCommittedOffsets(cluster, groupId, topics ? (await expand(topics)).partitions : null);
+  }
+
+  /** A KIP-848 group through ConsumerGroupDescribe; undefined when there is none (or the broker lacks the API). */
+  async function describeConsumerProtocolGroup(groupId: string, coordinator: number): Promise<GroupDescription | undefined> {
+    let answer;
+    try {
+      answer = await cluster.connectionTo(coordinator, "group").send(APIS.ConsumerGroupDescribe, { groupIds: [groupId], includeAuthorizedOperations: false });
+    } catch (error) {
+      if (error instanceof UnsupportedVersionError) return undefined;
+      throw error;
+    }
+    const g = answer.groups[0];
+    if (!g || g.errorCode === GROUP_ID_NOT_FOUND) return undefined;
+    return {
+      groupId, state: g.groupState, groupType: "consumer", protocolType: "consumer", protocol: g.assignorName, coordinator,
+      members: g.members.map((m) => ({
+        memberId: m.memberId, groupInstanceId: m.instanceId, clientId: m.clientId, clientHost: m.clientHost,
+        memberMetadata: new Uint8Array(0), memberAssignment: new Uint8Array(0), memberEpoch: m.memberEpoch,
+        assignment: m.assignment.topicPartitions.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topicName, partition })))
+          .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1)),
+      })),
+      error: kafkaError(g.errorCode, { message: `group ${groupId}${g.errorMessage ? `: ${g.errorMessage}` : ""}` }),
+    };
   }
 
   const admin: Admin = {
@@ -479,8 +512,13 @@ export function createAdmin(options: AdminOptions): Admin {
             return r;
           }, { groupId });
           const g = answer.groups[0]!;
+          // DescribeGroups knows classic groups only: a KIP-848 group reads as "Dead" there.
+          if (g.errorCode === 0 && g.groupState === "Dead") {
+            const consumerGroup = await describeConsumerProtocolGroup(groupId, coordinator);
+            if (consumerGroup) return consumerGroup;
+          }
           return {
-            groupId, state: g.groupState, protocolType: g.protocolType, protocol: g.protocolData, coordinator,
+            groupId, state: g.groupState, groupType: "classic", protocolType: g.protocolType, protocol: g.protocolData, coordinator,
             members: g.members.map((m) => ({
               memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost,
               memberMetadata: m.memberMetadata, memberAssignment: m.memberAssignment,
@@ -489,7 +527,7 @@ export function createAdmin(options: AdminOptions): Admin {
           };
         } catch (error) {
           return {
-            groupId, state: "", protocolType: "", protocol: "", members: [], coordinator: -1,
+            groupId, state: "", groupType: "classic", protocolType: "", protocol: "", members: [], coordinator: -1,
             error: error instanceof TributaryError ? error : new TributaryError(String(error)),
           };
         }

@@ -1,6 +1,6 @@
 /** The admin client end to end against the real broker on 127.0.0.1:9092. */
 import { afterAll, describe, expect, it } from "vitest";
-import { createAdmin, encodeRecordBatch, failed, KafkaProtocolError, kafkaError, throwOnError } from "../../src/entry/node.ts";
+import { createAdmin, createGroupConsumer, encodeRecordBatch, failed, KafkaProtocolError, kafkaError, throwOnError } from "../../src/entry/node.ts";
 import { APIS } from "../../src/protocol/generated/index.ts";
 
 const stamp = Date.now();
@@ -121,6 +121,36 @@ describe.sequential("admin client (single broker)", () => {
     const [described, unknown] = await admin.describeGroups([group, `${group}-nobody`]);
     expect(described).toMatchObject({ groupId: group, state: "Empty", members: [], coordinator: 1, error: null });
     expect(unknown).toMatchObject({ state: "Dead", error: null });
+  });
+
+  it("describeGroups shows the live members of a classic group and of a KIP-848 (consumer protocol) group", async () => {
+    const live = [] as Array<{ consumer: ReturnType<typeof createGroupConsumer>; run: Promise<void> }>;
+    try {
+      for (const groupProtocol of ["classic", "consumer"] as const) {
+        const consumer = createGroupConsumer({
+          brokers: ["127.0.0.1:9092"], clientId: `tributary-admin-describe-${groupProtocol}`, groupId: `${group}-live-${groupProtocol}`, topics: [topic],
+          groupProtocol, maxWaitMs: 100, heartbeatIntervalMs: 300,
+        });
+        live.push({ consumer, run: consumer.run({ handler: () => {} }) });
+      }
+      const deadline = Date.now() + 30_000;
+      while (live.some(({ consumer }) => consumer.assignment().length !== 6) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      const [classic, kip848] = await admin.describeGroups(live.map(({ consumer }) => consumer.groupId));
+      expect(classic).toMatchObject({ groupType: "classic", state: "Stable", protocolType: "consumer", protocol: "range", error: null });
+      expect(classic!.members.map((m) => [m.memberId, m.clientId])).toEqual([[live[0]!.consumer.memberId, "tributary-admin-describe-classic"]]);
+      expect(classic!.members[0]!.memberAssignment.length).toBeGreaterThan(0);
+      expect(kip848).toMatchObject({ groupType: "consumer", state: "Stable", protocolType: "consumer", error: null });
+      expect(kip848!.members.map((m) => [m.memberId, m.clientId, m.memberEpoch])).toEqual([[live[1]!.consumer.memberId, "tributary-admin-describe-consumer", live[1]!.consumer.generationId]]);
+      expect(kip848!.members[0]!.assignment).toEqual(Array.from({ length: 6 }, (_, partition) => ({ topic, partition })));
+    } finally {
+      for (const { consumer, run } of live) {
+        await consumer.stop();
+        await run;
+      }
+    }
+    const [classicAfter, kip848After] = await admin.describeGroups(live.map(({ consumer }) => consumer.groupId));
+    expect(classicAfter).toMatchObject({ groupType: "classic", state: "Empty", members: [] });
+    expect(kip848After).toMatchObject({ groupType: "consumer", state: "Empty", members: [] });
   });
 
   it("deleteRecords before an offset, then the earliest offset moves", async () => {
