@@ -41,6 +41,8 @@ export {
 export {
   CorruptRecordError,
   type CorruptRecordReason,
+  DeliveryFailedError,
+  type DeliveryFailure,
   KafkaProtocolError,
   ProtocolDecodeError,
   UnsupportedVersionError,
@@ -128,6 +130,7 @@ export {
 export {
   createGroupConsumer,
   type AckInput,
+  type BeginOffset,
   type GroupConsumer,
   type GroupConsumerOptions,
   type GroupNotification,

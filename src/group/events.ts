@@ -22,6 +22,8 @@ export type GroupEvent =
   | { type: "dead-lettered"; at: number; topic: string; partition: number; offsets: number[]; deadLetterTopic: string; error: unknown }
   | { type: "partition-stopped"; at: number; topic: string; partition: number; committable: number }
   | { type: "stall"; at: number; topic: string; partition: number; durationMs: number }
+  /** A partition worker's own loop failed; it restarts from the last acknowledged offset after `restartInMs` (null: it was stopping). */
+  | { type: "worker-crash"; at: number; topic: string; partition: number; error: unknown; crashes: number; restartInMs: number | null }
   | { type: "error"; at: number; error: unknown; topic?: string; partition?: number }
   | { type: "left"; at: number; memberId: string };
 

@@ -49,9 +49,12 @@ export interface GroupConsumerOptions extends Omit<ConsumerOptions, "offsetReset
   heartbeatIntervalMs?: number;
   /** Default 5 s. */
   commitIntervalMs?: number;
-  /** Where a partition without a committed offset starts. Default "latest". */
-  beginOffset?: "earliest" | "latest" | { timestamp: number };
-  /** What an out-of-range position does. Default: `beginOffset` ("latest" for a timestamp). */
+  /**
+   * Where a partition without a committed offset starts: "earliest", "latest", the first record at
+   * or after a timestamp, or an explicit offset (a number). Default "latest".
+   */
+  beginOffset?: BeginOffset;
+  /** What an out-of-range position does. Default: `beginOffset` ("latest" for a timestamp or an offset). */
   offsetResetPolicy?: OffsetResetPolicy;
   /** Records per handler call at most. Default: everything queued for the partition. */
   maxBatchSize?: number;
@@ -123,6 +126,9 @@ export interface AckInput extends TopicPartition {
   offset: number;
 }
 
+/** Where a group member starts a partition that has no committed offset (see `beginOffset`). */
+export type BeginOffset = "earliest" | "latest" | number | { timestamp: number };
+
 export interface PartitionStatus extends TopicPartition {
   generationId: number;
   /** False once the error policy stopped the partition ("stop"). */
@@ -180,7 +186,7 @@ class ClassicGroupConsumer implements GroupConsumer {
   private readonly workers = new Map<string, PartitionWorker>();
   private readonly userPaused = new Set<string>();
   private readonly fullPaused = new Set<string>();
-  private readonly beginOffset: "earliest" | "latest" | { timestamp: number };
+  private readonly beginOffset: BeginOffset;
   private readonly resetPolicy: OffsetResetPolicy;
   private readonly drainMs: number;
   private readonly prefetchCount: number;
@@ -203,6 +209,9 @@ class ClassicGroupConsumer implements GroupConsumer {
     this.options = options;
     this.groupId = options.groupId;
     this.beginOffset = options.beginOffset ?? "latest";
+    if (typeof this.beginOffset === "number" && !(Number.isSafeInteger(this.beginOffset) && this.beginOffset >= 0)) {
+      throw new RangeError(`beginOffset must be "earliest", "latest", { timestamp } or an offset (an integer, 0 or more), not ${this.beginOffset}`);
+    }
     this.drainMs = options.drainMs ?? 5_000;
     this.prefetchCount = options.prefetchCount ?? 10_000;
     this.prefetchBytes = options.prefetchBytes ?? 8 * MiB;
@@ -395,7 +404,7 @@ class ClassicGroupConsumer implements GroupConsumer {
     for (const tp of partitions) {
       const key = tpKey(tp);
       if (!assigned.has(key)) continue;
-      (this.userPaused.has(key) || this.fullPaused.has(key) ? pause : resume).push({ topic: tp.topic, partition: tp.partition });
+      (this.userPaused.has(key) || this.fullPaused.has(key) || this.workers.get(key)?.halted ? pause : resume).push({ topic: tp.topic, partition: tp.partition });
     }
     if (pause.length > 0) this.fetcher.pause(pause);
     if (resume.length > 0) this.fetcher.resume(resume);
@@ -429,6 +438,7 @@ class ClassicGroupConsumer implements GroupConsumer {
         maxAttempts: this.errorPolicy ? this.errorPolicy.retries + 1 : Infinity,
         onExhausted: (input) => this.onExhausted(input),
         onHalt: (w) => this.onHalt(w),
+        onCrash: (w) => this.restartFromAcknowledged(w),
         lanes: this.lanes,
         events: this.events,
         retryBackoff: { initialMs: this.options.retryBackoff?.initialMs ?? 200, maxMs: this.options.retryBackoff?.maxMs ?? 30_000 },
@@ -544,8 +554,21 @@ class ClassicGroupConsumer implements GroupConsumer {
   }
 
   private onHalt(worker: PartitionWorker): void {
-    this.fetcher.pause([worker]);
+    // Through applyPause: during a revoke or stop the fetcher has let go of the partition already.
+    this.applyPause([worker]);
     this.events.emit({ type: "partition-stopped", topic: worker.topic, partition: worker.partition, committable: worker.committable() });
+  }
+
+  /**
+   * A worker whose loop crashed restarts from its last acknowledged offset: what it had queued or
+   * was handling is fetched again from there (so it is neither lost nor committed unhandled).
+   */
+  private restartFromAcknowledged(worker: PartitionWorker): void {
+    if (this.workers.get(tpKey(worker)) !== worker) return;
+    const offset = worker.committable();
+    if (offset < 0) return; // nothing delivered yet: the fetcher's position is still the start
+    worker.resetTo(offset);
+    void this.fetcher.seek(worker, offset).catch((error: unknown) => this.events.emit({ type: "error", error, topic: worker.topic, partition: worker.partition }));
   }
 
   /** Calls running past `maxHandlerMs`: report them, and leave the group until they return. */

@@ -93,6 +93,12 @@ export interface PartitionWorkerOptions {
   onExhausted(input: ExhaustedInput): Promise<ExhaustedOutcome>;
   /** The partition stopped after `onExhausted` said so. */
   onHalt(worker: PartitionWorker): void;
+  /**
+   * The worker's own loop failed (not a handler: those are retried above). The worker restarts
+   * its loop after a backoff; this must put it back at its last acknowledged offset (`resetTo`,
+   * and fetch from there), since the records of the call that was running are gone from its queue.
+   */
+  onCrash(worker: PartitionWorker): void;
   /** Concurrent lanes per call (1: none). */
   lanes: number;
   events: GroupEvents;
@@ -112,6 +118,8 @@ export class PartitionWorker {
   queuedBytes = 0;
   highWatermark = -1;
   handled = 0;
+  /** Times the worker's loop failed and was restarted. */
+  crashes = 0;
   /** Stopped by the error policy: nothing more is handled (the commit stays before the failed records). */
   halted = false;
   /** Paused by the application: the worker starts no new call (the running one finishes). */
@@ -140,7 +148,7 @@ export class PartitionWorker {
     this.generationId = options.generationId;
     this.lastCommitted = options.committedOffset ?? -1;
     if (options.committedOffset !== undefined) this.tracker = new OffsetTracker(options.committedOffset);
-    this.done = this.loop();
+    this.done = this.supervise();
   }
 
   /** Adds a fetched batch (records at or after the position, in order). */
@@ -242,6 +250,32 @@ export class PartitionWorker {
     this.queuedBytes = 0;
   }
 
+  /**
+   * Elsa's worker supervisor: a loop that fails (a bug, or a policy step that threw) is restarted
+   * with a growing delay, from the last acknowledged offset (`onCrash` arranges that), instead of
+   * leaving the partition silently unhandled or failing `stop`.
+   */
+  private async supervise(): Promise<void> {
+    const backoff = new Backoff(this.options.retryBackoff);
+    for (;;) {
+      const handledBefore = this.handled;
+      try {
+        await this.loop();
+        return;
+      } catch (error) {
+        if (this.handled > handledBefore) backoff.reset(); // it worked for a while: not a crash loop
+        this.callStartedAt = undefined;
+        this.ackedInCall = undefined;
+        this.crashes++;
+        const restartInMs = Math.max(MIN_RETRY_MS, backoff.next());
+        this.options.events.emit({ type: "worker-crash", topic: this.topic, partition: this.partition, error, crashes: this.crashes, restartInMs: this.stopping ? null : restartInMs });
+        if (this.stopping) return;
+        this.options.onCrash(this);
+        await this.sleepUnlessStopped(restartInMs);
+      }
+    }
+  }
+
   private async loop(): Promise<void> {
     while (!this.stopping) {
       const turn = ioTurn(); // let the fetcher's sockets be read between calls (see io-turn.ts)
@@ -266,25 +300,37 @@ export class PartitionWorker {
     }
   }
 
-  /** The next call's records: up to `maxBatchSize` from the head of the queue. */
+  /**
+   * The next call's records: everything queued, up to `maxBatchSize`, across as many fetched
+   * batches as that takes (the last one split if it does not fit).
+   */
   private take(): { records: DecodedRecord[]; highWatermark: number } | undefined {
-    const head = this.queue[0];
-    if (!head) return undefined;
-    let run: RecordRun;
-    if (head.run.length <= this.options.maxBatchSize) {
-      this.queue.shift();
-      run = head.run;
-      this.queuedBytes -= head.bytes;
-    } else {
-      run = head.run.splitOff(this.options.maxBatchSize);
-      const share = Math.round((head.bytes * run.length) / (run.length + head.run.length));
-      head.bytes -= share;
-      this.queuedBytes -= share;
+    if (this.queue.length === 0) return undefined;
+    const limit = this.options.maxBatchSize;
+    let records: DecodedRecord[] | undefined;
+    let highWatermark = -1;
+    while (this.queue.length > 0 && (records?.length ?? 0) < limit) {
+      const head = this.queue[0]!;
+      const room = limit - (records?.length ?? 0);
+      let run: RecordRun;
+      if (head.run.length <= room) {
+        this.queue.shift();
+        run = head.run;
+        this.queuedBytes -= head.bytes;
+      } else {
+        run = head.run.splitOff(room);
+        const share = Math.round((head.bytes * run.length) / (run.length + head.run.length));
+        head.bytes -= share;
+        this.queuedBytes -= share;
+      }
+      this.queuedRecords -= run.length;
+      highWatermark = head.highWatermark;
+      // The call's record objects are built now, not when fetched: they die young (see record-run.ts).
+      const built = run.records();
+      records = records === undefined ? built : records.concat(built); // concat: `built` may be an application's array
     }
-    this.queuedRecords -= run.length;
     this.options.onQueueShrink(this);
-    // The call's record objects are built now, not when fetched: they die young (see record-run.ts).
-    return { records: run.records(), highWatermark: head.highWatermark };
+    return { records: records!, highWatermark };
   }
 
   /** Takes the next call's records and handles them. */

@@ -336,11 +336,12 @@ describe.each(["classic", "consumer"] as const)("group consumer (%s protocol) ag
     const consumer = member(topic, groupId, { retryBackoff: { initialMs: 20, maxMs: 100 } });
     consumer.events.on((e) => events.push(e));
     const attempts: number[] = [];
+    const attemptsOf3At: number[] = [];
     let failures = 0;
-    const notifications: string[] = [];
     const run = consumer.run({
       eachRecord: (r) => {
         attempts.push(r.offset);
+        if (r.offset === 3) attemptsOf3At.push(performance.now());
         if (r.offset === 3 && failures < 2) {
           failures++;
           throw new Error(`handler failure ${failures}`);
@@ -352,11 +353,14 @@ describe.each(["classic", "consumer"] as const)("group consumer (%s protocol) ag
     const errors = events.filter((e) => e.type === "handler-error");
     expect(errors.map((e) => (e as { attempt: number }).attempt)).toEqual([1, 2]);
     for (const e of errors) expect((e as { retryInMs: number }).retryInMs).toBeGreaterThanOrEqual(50);
+    // The backoff is really waited: no retry came sooner than the least delay (50 ms), however the jitter drew.
+    const waits = attemptsOf3At.slice(1).map((at, i) => at - attemptsOf3At[i]!);
+    expect(waits).toHaveLength(2);
+    for (const wait of waits) expect(wait).toBeGreaterThanOrEqual(45);
     expect(String((errors[0] as { error: unknown }).error)).toContain("handler failure 1");
     await consumer.stop();
     await run;
     expect(await committedOffsets(groupId)).toEqual({ 0: 10 });
-    expect(notifications).toEqual([]);
   });
 
   it("notifies assigned, caughtUp and revoked around the records", async () => {

@@ -8,8 +8,8 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
 import { decodeRecordBatches, encodeRecordBatch } from "../../src/entry/node.ts";
-import { GroupEvents } from "../../src/group/events.ts";
-import { PartitionWorker, type RecordsNotification } from "../../src/group/partition-worker.ts";
+import { type GroupEvent, GroupEvents } from "../../src/group/events.ts";
+import { PartitionWorker, type PartitionWorkerOptions, type RecordsNotification } from "../../src/group/partition-worker.ts";
 import { SetRun } from "../../src/records/record-run.ts";
 
 setFlagsFromString("--expose-gc");
@@ -32,12 +32,12 @@ afterEach(async () => {
   }
 });
 
-function startWorker(handleRecords: (n: RecordsNotification) => void): PartitionWorker {
+function startWorker(handleRecords: (n: RecordsNotification) => void, maxBatchSize = Infinity, options: Partial<PartitionWorkerOptions> = {}): PartitionWorker {
   const worker = new PartitionWorker({
-    topic: "t", partition: 0, generationId: 1, committedOffset: 0, maxBatchSize: Infinity, autoAck: true,
+    topic: "t", partition: 0, generationId: 1, committedOffset: 0, maxBatchSize, autoAck: true,
     handleRecords, handleCaughtUp: () => {}, onQueueShrink: () => {}, maxAttempts: Infinity,
-    onExhausted: async () => "handled", onHalt: () => {}, lanes: 1, events: new GroupEvents(),
-    retryBackoff: { initialMs: 10, maxMs: 10 },
+    onExhausted: async () => "handled", onHalt: () => {}, onCrash: () => {}, lanes: 1, events: new GroupEvents(),
+    retryBackoff: { initialMs: 10, maxMs: 10 }, ...options,
   });
   workers.push(worker);
   return worker;
@@ -66,7 +66,8 @@ describe("PartitionWorker between calls", () => {
         collectGarbage();
         seen.push({ records: records.deref() !== undefined, record: record.deref() !== undefined });
       });
-    });
+    }, 500); // one call per fetched batch below
+
     worker.enqueue({ run: runOf(0, 500), nextOffset: 500, highWatermark: 2_000, bytes: 0 });
     worker.enqueue({ run: runOf(500, 500), nextOffset: 1_000, highWatermark: 2_000, bytes: 0 });
     await until(() => seen.length === 2 && worker.committable() === 1_000);
@@ -74,5 +75,108 @@ describe("PartitionWorker between calls", () => {
     // Still working after its idle wait.
     worker.enqueue({ run: runOf(1_000, 10), nextOffset: 1_010, highWatermark: 2_000, bytes: 0 });
     await until(() => calls === 3 && worker.committable() === 1_010);
+  });
+});
+
+describe("PartitionWorker calls", () => {
+  const offsetsOf = (n: RecordsNotification) => n.records.map((r) => r.offset);
+  const queueThree = (worker: PartitionWorker) => {
+    // Enqueued in one tick, before the worker's loop looks: three fetched batches wait together.
+    worker.enqueue({ run: runOf(0, 300), nextOffset: 300, highWatermark: 900, bytes: 3_000 });
+    worker.enqueue({ run: runOf(300, 300), nextOffset: 600, highWatermark: 900, bytes: 3_000 });
+    worker.enqueue({ run: runOf(600, 300), nextOffset: 900, highWatermark: 900, bytes: 3_000 });
+  };
+  const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+  it("hands one call everything queued by default, across fetched batches", async () => {
+    const calls: number[][] = [];
+    const worker = startWorker((n) => void calls.push(offsetsOf(n)));
+    queueThree(worker);
+    await until(() => worker.committable() === 900);
+    expect(calls).toEqual([range(0, 900)]);
+    expect({ records: worker.queuedRecords, bytes: worker.queuedBytes }).toEqual({ records: 0, bytes: 0 });
+  });
+
+  it("splits what is queued into calls of at most maxBatchSize, in offset order", async () => {
+    const calls: number[][] = [];
+    const worker = startWorker((n) => void calls.push(offsetsOf(n)), 400);
+    queueThree(worker);
+    await until(() => worker.committable() === 900);
+    expect(calls).toEqual([range(0, 400), range(400, 800), range(800, 900)]);
+    expect({ records: worker.queuedRecords, bytes: worker.queuedBytes }).toEqual({ records: 0, bytes: 0 });
+  });
+});
+
+describe("PartitionWorker supervision", () => {
+  // The worker's own loop fails when a policy step throws (here: the error policy itself, as a
+  // dead-letter producer that cannot be created would). The supervisor restarts the loop, and the
+  // records of the call that was running come back from the last acknowledged offset.
+  it("restarts a crashed loop from the last acknowledged offset and reports each crash", async () => {
+    const handled: number[] = [];
+    const events = new GroupEvents();
+    const crashes: GroupEvent[] = [];
+    events.on((e) => void (e.type === "worker-crash" && crashes.push(e)));
+    let policyFailures = 0;
+    const callsFrom: number[] = [];
+    const worker: PartitionWorker = startWorker((n) => {
+      callsFrom.push(n.records[0]!.offset);
+      for (const r of n.records) {
+        if (r.offset === 5) throw new Error("record 5 always fails");
+        handled.push(r.offset);
+      }
+    }, 5, {
+      events,
+      maxAttempts: 1,
+      // Fails twice, then skips the failed call's records (as `then: "skip"` does).
+      onExhausted: async () => {
+        if (policyFailures++ < 2) throw new Error("the error policy failed");
+        return "handled";
+      },
+      // What the group consumer does: back to the last acknowledged offset, fetched again from there.
+      onCrash: (w) => {
+        const from = w.committable();
+        w.resetTo(from);
+        w.enqueue({ run: runOf(from, 10 - from), nextOffset: 10, highWatermark: 10, bytes: 0 });
+      },
+    });
+    worker.enqueue({ run: runOf(0, 10), nextOffset: 10, highWatermark: 10, bytes: 0 });
+    await until(() => worker.committable() === 10);
+    expect(crashes.map((e) => e.type === "worker-crash" && [e.crashes, e.partition, (e.error as Error).message])).toEqual([
+      [1, 0, "the error policy failed"],
+      [2, 0, "the error policy failed"],
+    ]);
+    expect(worker.crashes).toBe(2);
+    // 0-4 once; the call from 5 three times (two crashes, each restarting at 5), then skipped.
+    expect(callsFrom).toEqual([0, 5, 5, 5]);
+    expect(handled).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("ends instead of restarting when the loop fails while stopping, and stop still resolves", async () => {
+    const events = new GroupEvents();
+    const crashes: GroupEvent[] = [];
+    events.on((e) => void (e.type === "worker-crash" && crashes.push(e)));
+    let restarts = 0;
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const worker = startWorker(() => {
+      throw new Error("always fails");
+    }, Infinity, {
+      events,
+      maxAttempts: 1,
+      onExhausted: async () => {
+        await blocked;
+        throw new Error("the error policy failed during stop");
+      },
+      onCrash: () => void restarts++,
+    });
+    worker.enqueue({ run: runOf(0, 3), nextOffset: 3, highWatermark: 3, bytes: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const stopped = worker.stop(1_000);
+    release();
+    await expect(stopped).resolves.toBeUndefined();
+    await worker.finished;
+    expect(restarts).toBe(0);
+    expect(crashes.map((e) => e.type === "worker-crash" && e.restartInMs)).toEqual([null]);
+    expect(worker.committable()).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The group consumer's handler-error policies (dead-letter, skip, stop), lanes inside a partition,
- * and stall detection, against the real broker on 127.0.0.1:9092.
+ * stall detection, runtime control, fetch-ahead and where partitions start, against the real
+ * broker on 127.0.0.1:9092, with each group protocol (classic and KIP-848's consumer).
  */
 import { afterAll, describe, expect, it } from "vitest";
 import {
@@ -35,7 +36,7 @@ async function topicWith(count: number, numPartitions = 1, key = (i: number): st
   return topic;
 }
 
-function member(topic: string, options: Partial<GroupConsumerOptions> = {}): GroupConsumer & { log: GroupEvent[] } {
+function memberOf(topic: string, options: Partial<GroupConsumerOptions> = {}): GroupConsumer & { log: GroupEvent[] } {
   const consumer = createGroupConsumer({
     brokers: BROKERS, clientId: "tributary-policy-test", groupId: unique("group"), topics: [topic], beginOffset: "earliest",
     maxWaitMs: 100, heartbeatIntervalMs: 300, commitIntervalMs: 200, retryBackoff: { initialMs: 10, maxMs: 50 },
@@ -61,180 +62,311 @@ async function committed(groupId: string): Promise<Record<number, number>> {
 
 const ofType = <T extends GroupEvent["type"]>(log: GroupEvent[], type: T) => log.filter((e): e is Extract<GroupEvent, { type: T }> => e.type === type);
 
-describe("handler error policies", () => {
-  it("dead-letter: after the retries, failed records go to the dead-letter topic with their origin, and work goes on", async () => {
-    const topic = await topicWith(10);
-    const dlq = await topicWith(0);
-    const attempts = new Map<number, number>();
-    const handled: number[] = [];
-    const consumer = member(topic, { onHandlerError: { retries: 1, then: "dead-letter", deadLetterTopic: dlq } });
-    const run = consumer.run({
-      eachRecord: (r) => {
-        attempts.set(r.offset, (attempts.get(r.offset) ?? 0) + 1);
-        if (r.offset === 2 || r.offset === 5) throw new TypeError(`cannot handle ${r.offset}`);
-        handled.push(r.offset);
-      },
-    });
-    await waitFor("the last record", () => handled.includes(9));
-    expect(handled).toEqual([0, 1, 3, 4, 6, 7, 8, 9]);
-    expect(attempts.get(2)).toBe(2);
-    expect(attempts.get(5)).toBe(2);
-    expect(consumer.stats.deadLettered).toBe(2);
-    await consumer.stop();
-    await run;
-    expect(await committed(consumer.groupId)).toEqual({ 0: 10 });
+// Every suite below runs once per group protocol: the policies live in the worker and the
+// consumer around it, and must not depend on how the partitions were assigned.
+describe.each(["classic", "consumer"] as const)("%s group protocol", (groupProtocol) => {
+  const member = (topic: string, options: Partial<GroupConsumerOptions> = {}) => memberOf(topic, { groupProtocol, ...options });
 
-    // Read the dead-letter topic back: the records as they were, plus where they came from and why.
-    const reader = createConsumer({ brokers: BROKERS, offsetResetPolicy: "earliest", maxWaitMs: 100 });
-    reader.assign([{ topic: dlq, partition: 0, offset: 0 }]);
-    const letters: ConsumerRecord[] = [];
-    for await (const r of reader.records()) {
-      letters.push(r);
-      if (letters.length === 2) break;
-    }
-    await reader.close();
-    const headers = (r: ConsumerRecord) => Object.fromEntries(r.headers.map((h) => [h.key, text(h.value)]));
-    expect(letters.map((r) => text(r.value))).toEqual(["v2", "v5"]);
-    expect(headers(letters[0]!)).toEqual({
-      n: "2", "tributary.dlq.topic": topic, "tributary.dlq.partition": "0", "tributary.dlq.offset": "2",
-      "tributary.dlq.group": consumer.groupId, "tributary.dlq.error": "TypeError: cannot handle 2", "tributary.dlq.attempts": "2",
+  describe("handler error policies", () => {
+    it("dead-letter: after the retries, failed records go to the dead-letter topic with their origin, and work goes on", async () => {
+      const topic = await topicWith(10);
+      const dlq = await topicWith(0);
+      const attempts = new Map<number, number>();
+      const handled: number[] = [];
+      const consumer = member(topic, { onHandlerError: { retries: 1, then: "dead-letter", deadLetterTopic: dlq } });
+      const run = consumer.run({
+        eachRecord: (r) => {
+          attempts.set(r.offset, (attempts.get(r.offset) ?? 0) + 1);
+          if (r.offset === 2 || r.offset === 5) throw new TypeError(`cannot handle ${r.offset}`);
+          handled.push(r.offset);
+        },
+      });
+      await waitFor("the last record", () => handled.includes(9));
+      expect(handled).toEqual([0, 1, 3, 4, 6, 7, 8, 9]);
+      expect(attempts.get(2)).toBe(2);
+      expect(attempts.get(5)).toBe(2);
+      expect(consumer.stats.deadLettered).toBe(2);
+      await consumer.stop();
+      await run;
+      expect(await committed(consumer.groupId)).toEqual({ 0: 10 });
+
+      // Read the dead-letter topic back: the records as they were, plus where they came from and why.
+      const reader = createConsumer({ brokers: BROKERS, offsetResetPolicy: "earliest", maxWaitMs: 100 });
+      reader.assign([{ topic: dlq, partition: 0, offset: 0 }]);
+      const letters: ConsumerRecord[] = [];
+      for await (const r of reader.records()) {
+        letters.push(r);
+        if (letters.length === 2) break;
+      }
+      await reader.close();
+      const headers = (r: ConsumerRecord) => Object.fromEntries(r.headers.map((h) => [h.key, text(h.value)]));
+      expect(letters.map((r) => text(r.value))).toEqual(["v2", "v5"]);
+      expect(headers(letters[0]!)).toEqual({
+        n: "2", "tributary.dlq.topic": topic, "tributary.dlq.partition": "0", "tributary.dlq.offset": "2",
+        "tributary.dlq.group": consumer.groupId, "tributary.dlq.error": "TypeError: cannot handle 2", "tributary.dlq.attempts": "2",
+      });
+    });
+
+    it("dead-letter: a stop while the dead-letter topic refuses the records halts the partition before them and still leaves cleanly", async () => {
+      const topic = await topicWith(10);
+      const handled: number[] = [];
+      // Not a legal topic name: every send to it fails, so the records can never be dead-lettered.
+      const consumer = member(topic, { onHandlerError: { retries: 0, then: "dead-letter", deadLetterTopic: "no such topic!" } });
+      const run = consumer.run({
+        eachRecord: (r) => {
+          if (r.offset === 3) throw new Error("poison");
+          handled.push(r.offset);
+        },
+      });
+      await waitFor("a failed dead-letter send", () => ofType(consumer.log, "error").some((e) => e.partition === 0));
+      await consumer.stop();
+      await run;
+      expect(handled).toEqual([0, 1, 2]);
+      expect(consumer.stats.deadLettered).toBe(0);
+      expect(ofType(consumer.log, "partition-stopped")).toMatchObject([{ partition: 0, committable: 3 }]);
+      expect(ofType(consumer.log, "worker-crash")).toEqual([]);
+      expect(ofType(consumer.log, "left")).toHaveLength(1);
+      expect(await committed(consumer.groupId)).toEqual({ 0: 3 });
+    });
+
+    it("skip: a batch that keeps failing is acknowledged as it is and reported", async () => {
+      const topic = await topicWith(10);
+      const calls: number[][] = [];
+      const consumer = member(topic, { maxBatchSize: 5, onHandlerError: { retries: 2, then: "skip" } });
+      const run = consumer.run({
+        handler: (n) => {
+          if (!("records" in n)) return;
+          calls.push(n.records.map((r) => r.offset));
+          if (n.records.some((r) => r.offset === 3)) throw new Error("poison");
+        },
+      });
+      await waitFor("the second batch", () => calls.some((c) => c.includes(9)));
+      expect(calls).toEqual([[0, 1, 2, 3, 4], [0, 1, 2, 3, 4], [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]);
+      expect(ofType(consumer.log, "skipped").map((e) => e.offsets)).toEqual([[0, 1, 2, 3, 4]]);
+      await consumer.stop();
+      await run;
+      expect(await committed(consumer.groupId)).toEqual({ 0: 10 });
+    });
+
+    it("stop: the partition halts at the failed record (never committed past it) while other partitions go on", async () => {
+      const topic = await topicWith(20, 2);
+      const handled: string[] = [];
+      const consumer = member(topic, { onHandlerError: { retries: 2, then: "stop" } });
+      const run = consumer.run({
+        eachRecord: (r) => {
+          if (r.partition === 0 && r.offset === 4) throw new Error("broken record");
+          handled.push(`${r.partition}:${r.offset}`);
+        },
+      });
+      await waitFor("partition 1 done and partition 0 stopped", () => handled.includes("1:9") && ofType(consumer.log, "partition-stopped").length === 1);
+      expect(handled.filter((h) => h.startsWith("0:"))).toEqual(["0:0", "0:1", "0:2", "0:3"]);
+      expect(ofType(consumer.log, "partition-stopped")[0]).toMatchObject({ partition: 0, committable: 4 });
+      expect(ofType(consumer.log, "handler-error").filter((e) => e.partition === 0).map((e) => e.attempt)).toEqual([1, 2, 3]);
+      expect(consumer.status().map((s) => [s.partition, s.healthy])).toEqual([[0, false], [1, true]]);
+      await consumer.stop();
+      await run;
+      expect(await committed(consumer.groupId)).toEqual({ 0: 4, 1: 10 });
     });
   });
 
-  it("skip: a batch that keeps failing is acknowledged as it is and reported", async () => {
-    const topic = await topicWith(10);
-    const calls: number[][] = [];
-    const consumer = member(topic, { maxBatchSize: 5, onHandlerError: { retries: 2, then: "skip" } });
-    const run = consumer.run({
-      handler: (n) => {
-        if (!("records" in n)) return;
-        calls.push(n.records.map((r) => r.offset));
-        if (n.records.some((r) => r.offset === 3)) throw new Error("poison");
-      },
+  describe("lanes inside a partition", () => {
+    it("run keys concurrently, each key in offset order, and commit everything", async () => {
+      const count = 400;
+      const topic = await topicWith(count, 1, (i) => `key-${i % 20}`);
+      const perKey = new Map<string, number[]>();
+      let inFlight = 0;
+      let maxInFlight = 0;
+      const lanesSeen = new Set<number>();
+      const consumer = member(topic, { lanesPerPartition: 4, maxBatchSize: 100 });
+      const run = consumer.run({
+        handler: async (n) => {
+          if (!("records" in n)) return;
+          lanesSeen.add(n.lane!);
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          for (const r of n.records) {
+            const key = text(r.key)!;
+            perKey.set(key, [...(perKey.get(key) ?? []), r.offset]);
+            await new Promise((resolve) => setTimeout(resolve, 1));
+          }
+          inFlight--;
+        },
+      });
+      await waitFor("every record", () => [...perKey.values()].reduce((sum, list) => sum + list.length, 0) === count);
+      expect(maxInFlight).toBeGreaterThan(1);
+      expect([...lanesSeen].sort()).toEqual([0, 1, 2, 3]);
+      for (const [key, offsets] of perKey) {
+        expect(offsets, key).toEqual([...offsets].sort((a, b) => a - b));
+        expect(offsets.length, key).toBe(20);
+      }
+      await consumer.stop();
+      await run;
+      expect(await committed(consumer.groupId)).toEqual({ 0: count });
     });
-    await waitFor("the second batch", () => calls.some((c) => c.includes(9)));
-    expect(calls).toEqual([[0, 1, 2, 3, 4], [0, 1, 2, 3, 4], [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]);
-    expect(ofType(consumer.log, "skipped").map((e) => e.offsets)).toEqual([[0, 1, 2, 3, 4]]);
-    await consumer.stop();
-    await run;
-    expect(await committed(consumer.groupId)).toEqual({ 0: 10 });
   });
 
-  it("stop: the partition halts at the failed record (never committed past it) while other partitions go on", async () => {
-    const topic = await topicWith(20, 2);
-    const handled: string[] = [];
-    const consumer = member(topic, { onHandlerError: { retries: 2, then: "stop" } });
-    const run = consumer.run({
-      eachRecord: (r) => {
-        if (r.partition === 0 && r.offset === 4) throw new Error("broken record");
-        handled.push(`${r.partition}:${r.offset}`);
-      },
+  describe("stall detection", () => {
+    it("a call stuck past maxHandlerMs is reported; the member leaves the group and rejoins when the call returns", async () => {
+      const topic = await topicWith(10);
+      let release!: () => void;
+      const stuck = new Promise<void>((resolve) => (release = resolve));
+      const calls: number[][] = [];
+      const consumer = member(topic, { maxHandlerMs: 300, drainMs: 100 });
+      const run = consumer.run({
+        handler: async (n) => {
+          if (!("records" in n)) return;
+          calls.push(n.records.map((r) => r.offset));
+          if (calls.length === 1) await stuck;
+        },
+      });
+      await waitFor("the stall to be reported and the member to leave", () => ofType(consumer.log, "left").length === 1);
+      const stall = ofType(consumer.log, "stall")[0]!;
+      expect(stall).toMatchObject({ topic, partition: 0 });
+      expect(stall.durationMs).toBeGreaterThan(300);
+      expect(consumer.assignment()).toEqual([]);
+      expect(ofType(consumer.log, "joined")).toHaveLength(1);
+      release();
+      await waitFor("the member to rejoin and handle the records again", () => ofType(consumer.log, "joined").length === 2 && calls.length >= 2);
+      // The stuck call's work was not committed before it returned: the records come again (at least once).
+      expect(calls[1]![0]).toBe(0);
+      await consumer.stop();
+      await run;
+      expect(await committed(consumer.groupId)).toEqual({ 0: 10 });
     });
-    await waitFor("partition 1 done and partition 0 stopped", () => handled.includes("1:9") && ofType(consumer.log, "partition-stopped").length === 1);
-    expect(handled.filter((h) => h.startsWith("0:"))).toEqual(["0:0", "0:1", "0:2", "0:3"]);
-    expect(ofType(consumer.log, "partition-stopped")[0]).toMatchObject({ partition: 0, committable: 4 });
-    expect(ofType(consumer.log, "handler-error").filter((e) => e.partition === 0).map((e) => e.attempt)).toEqual([1, 2, 3]);
-    expect(consumer.status().map((s) => [s.partition, s.healthy])).toEqual([[0, false], [1, true]]);
-    await consumer.stop();
-    await run;
-    expect(await committed(consumer.groupId)).toEqual({ 0: 4, 1: 10 });
   });
-});
 
-describe("lanes inside a partition", () => {
-  it("run keys concurrently, each key in offset order, and commit everything", async () => {
-    const count = 400;
-    const topic = await topicWith(count, 1, (i) => `key-${i % 20}`);
-    const perKey = new Map<string, number[]>();
-    let inFlight = 0;
-    let maxInFlight = 0;
-    const lanesSeen = new Set<number>();
-    const consumer = member(topic, { lanesPerPartition: 4, maxBatchSize: 100 });
-    const run = consumer.run({
-      handler: async (n) => {
-        if (!("records" in n)) return;
-        lanesSeen.add(n.lane!);
-        inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        for (const r of n.records) {
-          const key = text(r.key)!;
-          perKey.set(key, [...(perKey.get(key) ?? []), r.offset]);
-          await new Promise((resolve) => setTimeout(resolve, 1));
-        }
-        inFlight--;
-      },
+  describe("runtime control", () => {
+    it("pause stops fetching and handling, resume continues, seek replays from an offset and commits follow it", async () => {
+      const topic = await topicWith(20);
+      const handled: number[] = [];
+      const consumer = member(topic, { maxBatchSize: 5 });
+      const run = consumer.run({ eachRecord: (r) => void handled.push(r.offset) });
+      await waitFor("the first 20", () => handled.length === 20);
+      const tp = { topic, partition: 0 };
+      consumer.pause([tp]);
+      expect(consumer.status()[0]!.paused).toBe(true);
+      const producer = createProducer({ brokers: BROKERS });
+      await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: `late${i}`, partition: 0 })) });
+      await producer.close();
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      expect(handled.length).toBe(20);
+      consumer.resume([tp]);
+      await waitFor("the late 10", () => handled.length === 30);
+      await consumer.commit();
+      expect(await committed(consumer.groupId)).toEqual({ 0: 30 });
+
+      expect(await consumer.seek(tp, 5)).toBe(5);
+      await waitFor("the replay from 5", () => handled.length === 55);
+      expect(handled.slice(30)).toEqual(Array.from({ length: 25 }, (_, i) => 5 + i));
+      expect(await consumer.seek(tp, "earliest")).toBe(0);
+      await waitFor("the replay from the start", () => handled.length === 85);
+      await consumer.stop();
+      await run;
+      expect(handled.slice(0, 30)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+      expect(await committed(consumer.groupId)).toEqual({ 0: 30 });
     });
-    await waitFor("every record", () => [...perKey.values()].reduce((sum, list) => sum + list.length, 0) === count);
-    expect(maxInFlight).toBeGreaterThan(1);
-    expect([...lanesSeen].sort()).toEqual([0, 1, 2, 3]);
-    for (const [key, offsets] of perKey) {
-      expect(offsets, key).toEqual([...offsets].sort((a, b) => a - b));
-      expect(offsets.length, key).toBe(20);
-    }
-    await consumer.stop();
-    await run;
-    expect(await committed(consumer.groupId)).toEqual({ 0: count });
   });
-});
 
-describe("stall detection", () => {
-  it("a call stuck past maxHandlerMs is reported; the member leaves the group and rejoins when the call returns", async () => {
-    const topic = await topicWith(10);
-    let release!: () => void;
-    const stuck = new Promise<void>((resolve) => (release = resolve));
-    const calls: number[][] = [];
-    const consumer = member(topic, { maxHandlerMs: 300, drainMs: 100 });
-    const run = consumer.run({
-      handler: async (n) => {
-        if (!("records" in n)) return;
-        calls.push(n.records.map((r) => r.offset));
-        if (calls.length === 1) await stuck;
-      },
+  describe("events", () => {
+    // The admin surface and metrics will read this stream: pin what an operator relies on.
+    it("one member's life, in order and in the documented shape: joined, rebalance, assigned, handler start/stop, lag, commit, revoked, left", async () => {
+      const topic = await topicWith(10);
+      const consumer = member(topic, { maxBatchSize: 4 });
+      const started = Date.now();
+      const run = consumer.run({ handler: () => {} });
+      await waitFor("the commit of all ten", () => ofType(consumer.log, "commit").some((e) => e.offsets.some((o) => o.offset === 10)));
+      await consumer.stop();
+      await run;
+      const log = consumer.log;
+      for (const e of log) expect(e.at, e.type).toBeGreaterThanOrEqual(started);
+      const types = log.map((e) => e.type);
+      const first = (type: GroupEvent["type"]) => types.indexOf(type);
+      expect(first("joined")).toBeGreaterThanOrEqual(0);
+      expect(first("joined")).toBeLessThan(first("assigned"));
+      expect(first("assigned")).toBeLessThan(first("handler-start"));
+      expect(types.lastIndexOf("handler-stop")).toBeLessThan(first("revoked"));
+      expect(first("revoked")).toBeLessThan(first("left"));
+      const joined = ofType(log, "joined")[0]!;
+      expect(joined.memberId).not.toBe("");
+      expect(ofType(log, "left")[0]!.memberId).toBe(joined.memberId);
+      const rebalance = ofType(log, "rebalance")[0]!;
+      expect(rebalance.durationMs).toBeGreaterThanOrEqual(0);
+      expect(ofType(log, "assigned")[0]).toMatchObject({ partitions: [{ topic, partition: 0 }] });
+      // maxBatchSize 4 over ten records: calls of 4, 4 and 2, each started and stopped with a duration.
+      const starts = ofType(log, "handler-start");
+      const stops = ofType(log, "handler-stop");
+      expect(starts.map((e) => [e.topic, e.partition, e.records])).toEqual([[topic, 0, 4], [topic, 0, 4], [topic, 0, 2]]);
+      expect(stops.map((e) => e.records)).toEqual([4, 4, 2]);
+      for (const e of stops) expect(e.durationMs).toBeGreaterThanOrEqual(0);
+      const commits = ofType(log, "commit");
+      expect(commits.every((e) => e.error === undefined)).toBe(true);
+      expect(commits.at(-1)!.offsets).toEqual([{ topic, partition: 0, offset: 10 }]);
+      expect(ofType(log, "lag").at(-1)).toMatchObject({ topic, partition: 0, lag: 0 });
+      expect(ofType(log, "revoked")[0]).toMatchObject({ partitions: [{ topic, partition: 0 }] });
+      expect(ofType(log, "left")).toHaveLength(1);
+      expect(ofType(log, "error")).toEqual([]);
     });
-    await waitFor("the stall to be reported and the member to leave", () => ofType(consumer.log, "left").length === 1);
-    const stall = ofType(consumer.log, "stall")[0]!;
-    expect(stall).toMatchObject({ topic, partition: 0 });
-    expect(stall.durationMs).toBeGreaterThan(300);
-    expect(consumer.assignment()).toEqual([]);
-    expect(ofType(consumer.log, "joined")).toHaveLength(1);
-    release();
-    await waitFor("the member to rejoin and handle the records again", () => ofType(consumer.log, "joined").length === 2 && calls.length >= 2);
-    // The stuck call's work was not committed before it returned: the records come again (at least once).
-    expect(calls[1]![0]).toBe(0);
-    await consumer.stop();
-    await run;
-    expect(await committed(consumer.groupId)).toEqual({ 0: 10 });
   });
-});
 
-describe("runtime control", () => {
-  it("pause stops fetching and handling, resume continues, seek replays from an offset and commits follow it", async () => {
-    const topic = await topicWith(20);
-    const handled: number[] = [];
-    const consumer = member(topic, { maxBatchSize: 5 });
-    const run = consumer.run({ eachRecord: (r) => void handled.push(r.offset) });
-    await waitFor("the first 20", () => handled.length === 20);
-    const tp = { topic, partition: 0 };
-    consumer.pause([tp]);
-    expect(consumer.status()[0]!.paused).toBe(true);
-    const producer = createProducer({ brokers: BROKERS });
-    await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: `late${i}`, partition: 0 })) });
-    await producer.close();
-    await new Promise((resolve) => setTimeout(resolve, 800));
-    expect(handled.length).toBe(20);
-    consumer.resume([tp]);
-    await waitFor("the late 10", () => handled.length === 30);
-    await consumer.commit();
-    expect(await committed(consumer.groupId)).toEqual({ 0: 30 });
+  describe("flow control and where partitions start", () => {
+    it("beginOffset: an explicit offset, a timestamp and \"latest\" each start a partition without a commit there", async () => {
+      const topic = await topicWith(0);
+      const t0 = Date.now() - 60_000;
+      const producer = createProducer({ brokers: BROKERS });
+      await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: `v${i}`, partition: 0, timestamp: t0 + i * 1_000 })) });
+      const starts = { offset: 4, timestamp: { timestamp: t0 + 6_000 }, latest: "latest" } as const;
+      const handled: Record<string, number[]> = { offset: [], timestamp: [], latest: [] };
+      const members = Object.entries(starts).map(([name, beginOffset]) => {
+        const consumer = member(topic, { beginOffset });
+        const run = consumer.run({ eachRecord: (r) => void handled[name]!.push(r.offset) });
+        return { consumer, run };
+      });
+      const tp = { topic, partition: 0 };
+      await waitFor("every member's start to be resolved", () => members.every(({ consumer }) => consumer.fetcher.position(tp) !== undefined));
+      await producer.send({ topic, messages: [{ value: "late0", partition: 0 }, { value: "late1", partition: 0 }] });
+      await producer.close();
+      await waitFor("the late records everywhere", () => Object.values(handled).every((offsets) => offsets.includes(11)));
+      expect(handled).toEqual({ offset: [4, 5, 6, 7, 8, 9, 10, 11], timestamp: [6, 7, 8, 9, 10, 11], latest: [10, 11] });
+      for (const { consumer, run } of members) {
+        await consumer.stop();
+        await run;
+        expect(await committed(consumer.groupId)).toEqual({ 0: 12 });
+      }
+      expect(() => createGroupConsumer({ brokers: BROKERS, groupId: unique("group"), topics: [topic], beginOffset: -1 })).toThrow(RangeError);
+    });
 
-    expect(await consumer.seek(tp, 5)).toBe(5);
-    await waitFor("the replay from 5", () => handled.length === 55);
-    expect(handled.slice(30)).toEqual(Array.from({ length: 25 }, (_, i) => 5 + i));
-    expect(await consumer.seek(tp, "earliest")).toBe(0);
-    await waitFor("the replay from the start", () => handled.length === 85);
-    await consumer.stop();
-    await run;
-    expect(handled.slice(0, 30)).toEqual(Array.from({ length: 30 }, (_, i) => i));
-    expect(await committed(consumer.groupId)).toEqual({ 0: 30 });
+    it("prefetchCount: fetching pauses for a partition whose queue is full and resumes as it drains", async () => {
+      const topic = await topicWith(0);
+      const producer = createProducer({ brokers: BROKERS, lingerMs: 0 });
+      for (let b = 0; b < 20; b++) {
+        await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: `v${b * 10 + i}`, partition: 0 })) });
+      }
+      await producer.close();
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const handled: number[] = [];
+      // 1 byte per partition: every Fetch brings one 10-record batch (the broker always sends a whole one).
+      const consumer = member(topic, { prefetchCount: 30, partitionMaxBytes: 1, maxBatchSize: 5 });
+      const run = consumer.run({
+        handler: async (n) => {
+          if (!("records" in n)) return;
+          await gate;
+          for (const r of n.records) handled.push(r.offset);
+        },
+      });
+      await waitFor("the queue to fill", () => (consumer.status()[0]?.queued ?? 0) >= 30);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const full = consumer.status()[0]!;
+      expect(full.paused).toBe(true);
+      expect(full.queued).toBeGreaterThanOrEqual(30);
+      expect(full.queued).toBeLessThan(60); // paused: not the whole topic (200), at most a fetch or two past the limit
+      release();
+      await waitFor("every record", () => handled.length === 200);
+      expect(handled).toEqual(Array.from({ length: 200 }, (_, i) => i));
+      expect(consumer.status()[0]!.paused).toBe(false);
+      await consumer.stop();
+      await run;
+      expect(await committed(consumer.groupId)).toEqual({ 0: 200 });
+    });
   });
 });

@@ -7,7 +7,10 @@
  * process computes from the same generator: where each key lands (Kafka's murmur2, computed
  * here), each partition's log end offset, the SHA-256 of the values handled at each partition's
  * offsets in order (node:crypto here, Web Crypto there) and the group's committed offsets.
- * From here, the admin client then sees the group empty: both members left.
+ * From here, the admin client then sees the group empty: both members left. Then, in each runtime,
+ * a member of a second group reads the topic again with KIP-848's consumer protocol, manual acks
+ * (one with a stale generation, which must be dropped and counted) and the "skip" error policy for
+ * a call that always fails; its commits must reach the log end too.
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
@@ -42,6 +45,7 @@ interface GroupSuite {
   logEnd: (number | null)[] | null;
   checks: Record<string, boolean>;
   membersStopped: boolean;
+  kip848: { staleAcks: number; staleAckAccepted: boolean | null; poisonAttempts: number; poisonCallSize: number; skipped: number; done: number; committed: (number | null)[] | null } | null;
   deleted: boolean;
   closed: boolean;
   durationMs: number;
@@ -121,13 +125,23 @@ async function expectGroupSuitePassed(result: GroupSuite, runtimePrefix: string)
     bothMembersHandled: true,
     sharesDisjoint: true,
     committedIsLogEnd: true,
+    kip848CommittedIsLogEnd: true,
+    kip848StaleAckDropped: true,
+    kip848PoisonSkipped: true,
+    kip848EveryRecordDone: true,
   });
+  // The KIP-848 member with manual acks: everything acknowledged or skipped, committed to the log end.
+  expect(result.kip848).toMatchObject({ staleAcks: 1, staleAckAccepted: false, poisonAttempts: 2, committed: want.ends });
+  expect(result.kip848!.skipped).toBe(result.kip848!.poisonCallSize);
+  expect(result.kip848!.skipped).toBeGreaterThan(0);
   expect({ membersStopped: result.membersStopped, deleted: result.deleted, closed: result.closed }).toEqual({ membersStopped: true, deleted: true, closed: true });
 
-  // From here: both members left the group (LeaveGroup), so it is empty.
-  const [group] = await admin.describeGroups([result.groupId]);
+  // From here: both members left the group (LeaveGroup), so it is empty; so is the KIP-848 group.
+  const [group, kip848] = await admin.describeGroups([result.groupId, `${result.groupId}-kip848`]);
   expect(group?.error ?? null).toBeNull();
   expect({ state: group?.state, members: group?.members.length }).toEqual({ state: "Empty", members: 0 });
+  expect(kip848?.error ?? null).toBeNull();
+  expect({ type: kip848?.groupType, state: kip848?.state, members: kip848?.members.length }).toEqual({ type: "consumer", state: "Empty", members: 0 });
 }
 
 describe("runtime group matrix (two members of one group share a topic, against the real broker)", () => {

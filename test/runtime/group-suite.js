@@ -68,6 +68,12 @@ export async function runGroupSuite(tributary, { host, port, topic, groupId, see
     logEnd: null,
     checks: {},
     membersStopped: false,
+    /**
+     * The second scenario: one member of another group on the same topic with KIP-848's consumer
+     * protocol, manual acknowledgements (one of them carrying a stale generation) and the "skip"
+     * error policy for a call that always fails.
+     */
+    kip848: null,
     deleted: false,
     closed: false,
     durationMs: 0,
@@ -117,6 +123,48 @@ export async function runGroupSuite(tributary, { host, port, topic, groupId, see
       if (Date.now() - started > deadlineMs) throw new Error(`timed out waiting for ${what}`);
       await sleep(25);
     }
+  };
+  /**
+   * Reads the whole topic again in a new group (KIP-848), acknowledging by hand. Partition 0's
+   * offset 7 always fails: after one retry its call is skipped (acknowledged as it is). The first
+   * call's first record is also acknowledged once with the generation before the member's: that
+   * ack must be dropped and counted. Resolves with what the member reported.
+   */
+  const manualAckScenario = async () => {
+    const out = { staleAcks: 0, staleAckAccepted: null, poisonAttempts: 0, poisonCallSize: 0, skipped: 0, done: 0, committed: null };
+    const seen = Array.from({ length: GROUP_PARTITIONS }, () => new Set());
+    const consumer = tributary.createGroupConsumer({
+      ...common, groupId: `${groupId}-kip848`, topics: [topic], beginOffset: "earliest", maxWaitMs: 100, commitIntervalMs: 500,
+      groupProtocol: "consumer", ack: "manual", maxBatchSize: 50, onHandlerError: { retries: 1, then: "skip" }, retryBackoff: { initialMs: 10, maxMs: 20 },
+    });
+    members.push(consumer);
+    const run = consumer.run({
+      handler: (n) => {
+        if (!("records" in n)) return;
+        if (n.partition === 0 && n.records.some((r) => r.offset === 7)) {
+          out.poisonAttempts++;
+          out.poisonCallSize = n.records.length;
+          throw new Error("offset 7 of partition 0 always fails");
+        }
+        for (const record of n.records) {
+          const tp = { topic: n.topic, partition: n.partition };
+          if (out.staleAckAccepted === null) out.staleAckAccepted = consumer.ack({ ...tp, generationId: n.generationId - 1, offset: record.offset });
+          consumer.ack({ ...tp, generationId: n.generationId, offset: record.offset });
+          seen[n.partition].add(record.offset);
+        }
+      },
+    }).catch((error) => void fatal.push(`kip848: ${errorText(error)}`));
+    const doneCount = () => seen.reduce((sum, offsets) => sum + offsets.size, 0) + consumer.stats.skipped;
+    await waitUntil("the KIP-848 member to finish the topic", () => doneCount() >= records.length);
+    out.done = doneCount();
+    await consumer.stop();
+    await run;
+    out.staleAcks = consumer.stats.staleAcks;
+    out.skipped = consumer.stats.skipped;
+    const committed = new Array(GROUP_PARTITIONS).fill(null);
+    for (const o of await admin.fetchGroupOffsets(`${groupId}-kip848`, [topic])) if (!o.error) committed[o.partition] = o.offset;
+    out.committed = committed;
+    return out;
   };
   const member = (name) => {
     const consumer = tributary.createGroupConsumer({
@@ -171,6 +219,7 @@ export async function runGroupSuite(tributary, { host, port, topic, groupId, see
       facts.partitionDigests.push(await digestValues(values));
       facts.partitionKeys.push([...new Set(values.map((v) => v?.split(":")[0]))].sort());
     }
+    facts.kip848 = await manualAckScenario();
     facts.checks = {
       noProblems: problems.length === 0,
       everyRecordHandled: facts.handledDistinct === records.length,
@@ -179,6 +228,10 @@ export async function runGroupSuite(tributary, { host, port, topic, groupId, see
       bothMembersHandled: facts.handledBy.a > 0 && facts.handledBy.b > 0,
       sharesDisjoint: new Set([...facts.shares.a, ...facts.shares.b]).size === GROUP_PARTITIONS,
       committedIsLogEnd: facts.committed.every((offset, p) => offset === facts.logEnd[p]),
+      kip848CommittedIsLogEnd: facts.kip848.committed.every((offset, p) => offset === facts.logEnd[p]),
+      kip848StaleAckDropped: facts.kip848.staleAcks === 1 && facts.kip848.staleAckAccepted === false,
+      kip848PoisonSkipped: facts.kip848.poisonAttempts === 2 && facts.kip848.skipped === facts.kip848.poisonCallSize,
+      kip848EveryRecordDone: facts.kip848.done === records.length,
     };
     if (problems.length > 0) facts.problems = problems;
   } catch (error) {
