@@ -131,10 +131,22 @@ export function parseBroker(address: string | { host: string; port: number }): {
   return { host: match[1]!, port: Number(match[2]) };
 }
 
+/**
+ * Connection failures that say the peer is not a Kafka broker speaking to us (an HTTP server, a TLS
+ * port reached in plaintext, garbage): asking again gets the same answer, so they are not retried.
+ * A refused or broken connection is retried: that is what a restarting broker looks like.
+ */
+const PEER_IS_NOT_KAFKA = new Set<ConnectionError["reason"]>(["frame-too-large", "protocol"]);
+
+/** The peer answered, but not as a Kafka broker would (see PEER_IS_NOT_KAFKA): no retry can help. */
+export function isPeerNotKafka(error: unknown): boolean {
+  return error instanceof ConnectionError && PEER_IS_NOT_KAFKA.has(error.reason);
+}
+
 /** True for errors worth another attempt: retriable Kafka codes, broken sockets, timeouts. */
 export function isRetriable(error: unknown): boolean {
   if (error instanceof KafkaProtocolError) return error.retriable;
-  if (error instanceof ConnectionError) return error.reason !== "closed-by-client" && error.reason !== "unsupported";
+  if (error instanceof ConnectionError) return error.reason !== "closed-by-client" && error.reason !== "unsupported" && !isPeerNotKafka(error);
   return error instanceof TimeoutError;
 }
 

@@ -213,9 +213,16 @@ class PartitionConsumer implements Consumer {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Infinity;
   private metaBackoff = new Backoff({ initialMs: 100, maxMs: 1_000 });
+  /** Metadata answered at least once: failures after that are a broker restarting, retried quietly. */
+  private bootstrapped = false;
+  /** When the current run of metadata failures began, and whether readers were told of it. */
+  private metadataFailingSince: number | undefined;
+  private metadataFailureReported = false;
+  private readonly bootstrapDeadlineMs: number;
 
   constructor(options: ConsumerOptions) {
     this.cluster = new Cluster(options);
+    this.bootstrapDeadlineMs = options.retry?.deadlineMs ?? 30_000;
     const states = this.states;
     const buffered = (count: (items: Item[]) => number) => {
       let n = 0;
@@ -461,6 +468,20 @@ class PartitionConsumer implements Consumer {
     this.wake();
   }
 
+  /**
+   * Metadata failures are retried (that is what a restarting broker looks like), but readers hear
+   * once — `batches()` throws, `run()` rejects — of one that retrying cannot fix (the peer is not a
+   * Kafka broker) and, before any broker ever answered, of one that lasts past `retry.deadlineMs`
+   * (nothing listens there): a consumer pointed at the wrong address must not wait in silence.
+   */
+  private reportMetadataFailure(error: unknown): void {
+    const since = (this.metadataFailingSince ??= Date.now());
+    if (this.metadataFailureReported) return;
+    if (isRetriable(error) && (this.bootstrapped || Date.now() - since < this.bootstrapDeadlineMs)) return;
+    this.metadataFailureReported = true;
+    this.push({ kind: "error", error: asTributary(error) });
+  }
+
   private surface(state: PartitionState, error: TributaryError): void {
     state.paused = true;
     this.push({ kind: "error", error });
@@ -579,8 +600,12 @@ class PartitionConsumer implements Consumer {
         await this.ready();
         meta = await this.cluster.metadataFor([...new Set(fetchable.map((s) => s.topic))]);
         this.metaBackoff.reset();
+        this.bootstrapped = true;
+        this.metadataFailingSince = undefined;
+        this.metadataFailureReported = false;
       } catch (error) {
         if (this.closed) return;
+        this.reportMetadataFailure(error);
         this.wakeAt(Date.now() + this.metaBackoff.next());
         return;
       }

@@ -17,7 +17,7 @@
  *   backs off and retries.
  * - Configuration and authorization errors (and FENCED_INSTANCE_ID) are fatal: `onFatal`.
  */
-import type { Cluster, TopicPartition } from "../client/cluster.ts";
+import { isPeerNotKafka, type Cluster, type TopicPartition } from "../client/cluster.ts";
 import { KafkaProtocolError, TributaryError } from "../errors.ts";
 import { kafkaError } from "../protocol/error-codes.ts";
 import { APIS } from "../protocol/generated/index.ts";
@@ -331,6 +331,11 @@ export class ClassicMembership implements Membership {
 
   /** Decides what an error means; true when the loop must end. */
   private async handleError(error: unknown): Promise<boolean> {
+    // The coordinator address is not a Kafka broker (an HTTP server, garbage): rejoining cannot help.
+    if (isPeerNotKafka(error)) {
+      this.handlers.onFatal(error as TributaryError);
+      return true;
+    }
     if (error instanceof KafkaProtocolError) {
       if (FATAL.has(error.code)) {
         this.handlers.onFatal(error);
