@@ -117,6 +117,30 @@ export class TimeoutError extends TributaryError {
   }
 }
 
+/** One batch a producer could not deliver: where it was going, how many records, and why. */
+export interface DeliveryFailure {
+  topic: string;
+  partition: number;
+  records: number;
+  error: TributaryError;
+}
+
+/**
+ * `flush()` or `close()` could not deliver everything: every batch that failed is in `failures`
+ * (each `send` of those records was rejected with its own error too). `cause` is the first error.
+ */
+export class DeliveryFailedError extends TributaryError {
+  override name = "DeliveryFailedError";
+  readonly failures: DeliveryFailure[];
+
+  constructor(failures: DeliveryFailure[]) {
+    const records = failures.reduce((n, f) => n + f.records, 0);
+    const where = [...new Set(failures.map((f) => `${f.topic}/${f.partition}`))].slice(0, 5).join(", ");
+    super(`${records} record${records === 1 ? "" : "s"} in ${failures.length} batch${failures.length === 1 ? "" : "es"} not delivered (${where}${failures.length > 5 ? ", …" : ""}): ${failures[0]!.error.message}`, { cause: failures[0]!.error });
+    this.failures = failures;
+  }
+}
+
 /** The broker rejected the client's credentials (SASL) or the authentication exchange failed. */
 export class AuthenticationError extends TributaryError {
   override name = "AuthenticationError";

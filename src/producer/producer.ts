@@ -33,7 +33,7 @@
  */
 import { Cluster, isRetriable, type RetryOptions } from "../client/cluster.ts";
 import type { AuthenticationContext } from "../client/broker-connection.ts";
-import { ConnectionError, KafkaProtocolError, TimeoutError, TributaryError } from "../errors.ts";
+import { ConnectionError, DeliveryFailedError, type DeliveryFailure, KafkaProtocolError, TimeoutError, TributaryError } from "../errors.ts";
 import { partitionsForKeys } from "../hashing.ts";
 import { kafkaError } from "../protocol/error-codes.ts";
 import { APIS, type ProduceResponse } from "../protocol/generated/index.ts";
@@ -145,7 +145,7 @@ export interface Producer {
   send(record: ProducerRecord): Promise<RecordMetadata[]>;
   /** Several topics in one call: one metadata entry per message, in input order. */
   sendBatch(records: ReadonlyArray<ProducerRecord>): Promise<RecordMetadata[]>;
-  /** Sends everything buffered; resolves when all of it is acknowledged, rejects with the first failure. */
+  /** Sends everything buffered; resolves when all of it is acknowledged, or rejects with a `DeliveryFailedError` listing every batch that failed. */
   flush(): Promise<void>;
   /** Flushes, then closes the connections. Later sends reject. */
   close(): Promise<void>;
@@ -383,6 +383,8 @@ class ProducerImpl implements Producer {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private timerAt = Infinity;
   private flushing = 0;
+  /** Sends waiting for their topics' metadata (not in a batch yet): flush() waits for them to be. */
+  private readonly enqueuing = new Set<Promise<void>>();
   private closed = false;
   private refreshingMetadata = false;
 
@@ -434,16 +436,28 @@ class ProducerImpl implements Producer {
     if (count === 0) return Promise.resolve([]);
     const counts = this.partitionCounts(records);
     if (counts) return this.enqueue(records, counts, count);
-    return this.loadMetadata(records).then((loaded) => this.enqueue(records, loaded, count));
+    let sent!: Promise<RecordMetadata[]>;
+    const enqueued = this.loadMetadata(records).then((loaded) => void (sent = this.enqueue(records, loaded, count)));
+    const settled = enqueued.catch(() => {});
+    this.enqueuing.add(settled);
+    void settled.then(() => this.enqueuing.delete(settled));
+    return enqueued.then(() => sent);
   }
 
   async flush(): Promise<void> {
     this.flushing++;
     try {
+      // Sends made before this flush that still wait for metadata are part of it (later ones are not).
+      await Promise.all([...this.enqueuing]);
       const batches = [...this.pending];
       this.drain();
-      const errors = (await Promise.all(batches.map((b) => b.done))).filter((e): e is TributaryError => e !== null);
-      if (errors.length > 0) throw errors[0];
+      const outcomes = await Promise.all(batches.map((b) => b.done));
+      const failures: DeliveryFailure[] = [];
+      outcomes.forEach((error, i) => {
+        const { state, records } = batches[i]!;
+        if (error) failures.push({ topic: state.topic, partition: state.partition, records: records.length, error });
+      });
+      if (failures.length > 0) throw new DeliveryFailedError(failures);
     } finally {
       this.flushing--;
     }

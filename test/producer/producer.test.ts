@@ -1,7 +1,7 @@
 /** The producer end to end against the real broker on 127.0.0.1:9092. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  ConnectionError, createAdmin, createProducer, failed, KafkaProtocolError, partitionForKey, TimeoutError,
+  ConnectionError, createAdmin, createProducer, DeliveryFailedError, failed, KafkaProtocolError, partitionForKey, TimeoutError,
   type CompressionCodec, type Producer,
 } from "../../src/entry/node.ts";
 import { javaPartitions, readPartition, text } from "./helpers.ts";
@@ -304,6 +304,29 @@ describe.sequential("producer (single broker)", () => {
     const { batches } = await readPartition(admin.cluster, topic, 1);
     expect(batches[0]!.producerId).toBe(p.producerId);
     expect(batches[0]!.baseSequence).toBe(0); // the new producer id starts its sequence over
+  });
+
+  it("flush() reports every batch it could not deliver, and delivers the rest", async () => {
+    // The broker refuses records over 1,000 bytes on this topic (MESSAGE_TOO_LARGE: not retriable).
+    const topic = await newTopic("flush-failures", 3, { "max.message.bytes": "1000" });
+    const p = producer({ lingerMs: 60_000 });
+    const big = "x".repeat(2_000);
+    const sends = [
+      p.send({ topic, messages: [{ value: big, partition: 0 }] }),
+      p.send({ topic, messages: [{ value: big, partition: 1 }, { value: big, partition: 1 }] }),
+      p.send({ topic, messages: [{ value: "small", partition: 2 }] }),
+    ].map((sent) => sent.then(() => null, (error: unknown) => error));
+    const error = await p.flush().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeliveryFailedError);
+    const failures = (error as DeliveryFailedError).failures.map((f) => [f.topic, f.partition, f.records, (f.error as KafkaProtocolError).errorName]);
+    expect(failures.sort()).toEqual([[topic, 0, 1, "MESSAGE_TOO_LARGE"], [topic, 1, 2, "MESSAGE_TOO_LARGE"]]);
+    expect((error as DeliveryFailedError).message).toContain("3 records in 2 batches not delivered");
+    const [first, second, small] = await Promise.all(sends);
+    expect(first).toBeInstanceOf(KafkaProtocolError);
+    expect(second).toBeInstanceOf(KafkaProtocolError);
+    expect(small).toBeNull();
+    const { records } = await readPartition(admin.cluster, topic, 2);
+    expect(records.map((r) => text(r.value))).toEqual(["small"]);
   });
 
   it("an unreachable broker fails sends with a typed error within the delivery timeout", async () => {
