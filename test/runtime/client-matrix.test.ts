@@ -6,7 +6,9 @@
  * what this process computes from the same generator: the record count, the SHA-256 of every key,
  * value and header (node:crypto here, Web Crypto there), the codec each record is stored with,
  * which partition each keyed record lands in (Kafka's murmur2, computed here), and the offsets
- * the admin client lists.
+ * the admin client lists. Then, on a second topic, the rest of the API in every runtime: acks 1
+ * and 0, a custom partitioner, linger and flush(), explicit timestamps, a seek by timestamp,
+ * pause/resume, run({ eachBatch }), createPartitions and deleteRecords.
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
@@ -41,6 +43,16 @@ interface Suite {
   largeValueBytes: number;
   storedByCodec: Record<string, number>;
   checks: Record<string, boolean>;
+  more: {
+    partitionerPartitions: number[] | null;
+    acks1Offsets: number[] | null;
+    acks0Latest: number | null;
+    seekByTimestamp: number | null;
+    pausedListed: boolean | null;
+    resumedRead: { beforePause: number[]; afterResume: number[] } | null;
+    partitionsAfterCreate: number | null;
+    earliestAfterDelete: number | null;
+  } | null;
   deleted: boolean;
   goneAfterDelete: boolean;
   closed: boolean;
@@ -137,6 +149,20 @@ async function expectSuitePassed(result: Suite, runtimePrefix: string) {
     readKeyedFromJavaPartition: true,
     latestIsReadCount: true,
     codecsAsSent: true,
+  });
+  // The rest of the API on a second topic: acks 1 through a custom partitioner (all to partition 1),
+  // acks 0 lingering until flush() (5 records on partition 0, timestamps a second apart), a seek by
+  // the fourth timestamp, pause (a record sent meanwhile waits) and resume, eachBatch, then 3
+  // partitions and partition 0's records below offset 2 deleted.
+  expect(result.more).toEqual({
+    partitionerPartitions: [1, 1, 1, 1, 1],
+    acks1Offsets: [0, 1, 2, 3, 4],
+    acks0Latest: 5,
+    seekByTimestamp: 3,
+    pausedListed: true,
+    resumedRead: { beforePause: [3, 4], afterResume: [5] },
+    partitionsAfterCreate: 3,
+    earliestAfterDelete: 2,
   });
   expect({ deleted: result.deleted, goneAfterDelete: result.goneAfterDelete, closed: result.closed }).toEqual({ deleted: true, goneAfterDelete: true, closed: true });
   // And from here: the topic is gone.

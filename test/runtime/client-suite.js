@@ -192,6 +192,81 @@ export function cleanupInto(errors) {
 }
 
 /**
+ * The rest of the producer, consumer and admin API on a second, 2-partition topic: acks 1 with a
+ * custom partitioner, acks 0 with linger and `flush()`, explicit timestamps, a seek by timestamp,
+ * pause and resume, `run({ eachBatch })`, `createPartitions` and `deleteRecords`. Returns facts;
+ * the vitest side checks them.
+ */
+async function moreOfTheApi(tributary, admin, common, topic) {
+  const facts = { partitionerPartitions: null, acks1Offsets: null, acks0Latest: null, seekByTimestamp: null, pausedListed: null, resumedRead: null, partitionsAfterCreate: null, earliestAfterDelete: null };
+  const [created] = await admin.createTopics([{ topic, numPartitions: 2, replicationFactor: 1 }]);
+  if (created.error) throw created.error;
+  const text = (i) => encoder.encode(`more-${i}`);
+  const producers = [];
+  let consumer = null;
+  try {
+    // acks 1, every record to partition 1 by a custom partitioner.
+    const one = tributary.createProducer({ ...common, acks: 1, partitioner: () => 1 });
+    producers.push(one);
+    const sent = await one.send({ topic, messages: Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: text(i) })) });
+    facts.partitionerPartitions = sent.map((m) => m.partition);
+    facts.acks1Offsets = sent.map((m) => m.offset);
+    // acks 0, lingering, to partition 0 with explicit timestamps a second apart; flush() sends them.
+    const t0 = Date.now() - 60_000;
+    const zero = tributary.createProducer({ ...common, acks: 0, lingerMs: 60_000 });
+    producers.push(zero);
+    const sends = Array.from({ length: 5 }, (_, i) => zero.send({ topic, messages: [{ value: text(10 + i), partition: 0, timestamp: t0 + i * 1_000 }] }));
+    await zero.flush();
+    await Promise.all(sends);
+    const latestOf = async (partition) => (await admin.listOffsets([{ topic, partition }], "latest"))[0].offset;
+    for (let i = 0; i < 50 && (await latestOf(0)) < 5; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    facts.acks0Latest = await latestOf(0);
+
+    // Seek by timestamp, read, pause (nothing comes), resume (the rest comes), with run({ eachBatch }).
+    consumer = tributary.createConsumer({ ...common, maxWaitMs: 100 });
+    const tp = { topic, partition: 0 };
+    consumer.assign([{ ...tp, offset: 0 }]);
+    facts.seekByTimestamp = await consumer.seek(tp, { timestamp: t0 + 3_000 });
+    const offsets = [];
+    const run = consumer.run({ eachBatch: ({ records }) => void offsets.push(...records.map((r) => r.offset)) });
+    const until = async (condition) => {
+      for (let i = 0; i < 100 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    };
+    await until(() => offsets.length >= 2);
+    consumer.pause([tp]);
+    facts.pausedListed = consumer.paused().some((p) => p.topic === topic && p.partition === 0);
+    const late = zero.send({ topic, messages: [{ value: text(20), partition: 0 }] }); // lingers until flush()
+    await zero.flush();
+    await late;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const whilePaused = offsets.length;
+    consumer.resume([tp]);
+    await until(() => offsets.length > whilePaused);
+    facts.resumedRead = { beforePause: offsets.slice(0, whilePaused), afterResume: offsets.slice(whilePaused) };
+    await consumer.close();
+    await run;
+    consumer = null;
+
+    // Admin: more partitions; records deleted below an offset.
+    const [grown] = await admin.createPartitions([{ topic, count: 3 }]);
+    if (grown.error) throw grown.error;
+    for (let i = 0; i < 50; i++) {
+      facts.partitionsAfterCreate = (await admin.describeTopics([topic]))[0]?.partitions.length ?? null;
+      if (facts.partitionsAfterCreate === 3) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const [deleted] = await admin.deleteRecords([{ topic, partition: 0, offset: 2 }]);
+    if (deleted.error) throw deleted.error;
+    facts.earliestAfterDelete = (await admin.listOffsets([{ topic, partition: 0 }], "earliest"))[0].offset;
+  } finally {
+    if (consumer) await consumer.close().catch(() => {});
+    for (const producer of producers) await producer.close().catch(() => {});
+    await admin.deleteTopics([topic]).catch(() => {});
+  }
+  return facts;
+}
+
+/**
  * Runs the suite against the broker at host:port with a topic named `topic` (which must not
  * exist), records from `generateRecords(seed, shape)`. Never throws: failures are in `error` and
  * the checks.
@@ -222,6 +297,8 @@ export async function runClientSuite(tributary, { host, port, topic, seed, shape
     /** Records read, by the codec of the batch the broker stores them in. */
     storedByCodec: {},
     checks: {},
+    /** The rest of the API, on a second topic (see moreOfTheApi). */
+    more: null,
     deleted: false,
     goneAfterDelete: false,
     closed: false,
@@ -365,6 +442,8 @@ export async function runClientSuite(tributary, { host, port, topic, seed, shape
       }
     }
     facts.checks.codecsAsSent = codecsAsSent;
+
+    facts.more = await moreOfTheApi(tributary, admin, common, `${topic}-more`);
   } catch (error) {
     facts.error = errorText(error);
   } finally {
