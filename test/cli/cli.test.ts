@@ -95,6 +95,35 @@ describe.sequential("tributary CLI", () => {
     expect(total(after) - total(before)).toBe(2);
   });
 
+  it("--acks 1 and 0 deliver; --from latest reads only what comes after it, with progress on stderr; topics delete removes the topic", async () => {
+    const acksTopic = `${topic}-acks`;
+    expect((await cli(["topics", "create", "--brokers", BROKERS, "--topic", acksTopic, "--partitions", "1"])).code).toBe(0);
+    const input = (prefix: string) => Array.from({ length: 5 }, (_, i) => JSON.stringify({ value: `${prefix}-${i}` })).join("\n");
+    for (const acks of ["1", "0"]) {
+      const produced = await cli(["produce", "--brokers", BROKERS, "--topic", acksTopic, "--acks", acks], input(`acks${acks}`));
+      expect(produced, produced.stderr).toMatchObject({ code: 0 });
+    }
+    // acks 0 gets no answer: wait for the broker to have written them.
+    const latest = async () => lines((await cli(["offsets", "--brokers", BROKERS, "--topic", acksTopic])).stdout)[0]!.latest as number;
+    for (let i = 0; i < 50 && (await latest()) < 10; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await latest()).toBe(10);
+
+    // A consumer from "latest" that waits past the progress interval (2 s) before its records come.
+    const consuming = cli(["consume", "--brokers", BROKERS, "--topic", acksTopic, "--from", "latest", "--count", "2"]);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect((await cli(["produce", "--brokers", BROKERS, "--topic", acksTopic], input("late"))).code).toBe(0);
+    const consumed = await consuming;
+    expect(consumed.code, consumed.stderr).toBe(0);
+    expect(lines(consumed.stdout).map((r) => [r.offset, r.value])).toEqual([[10, "late-0"], [11, "late-1"]]);
+    expect(consumed.stderr).toMatch(/^consumed 2 records in \d+\.\d s \(\d+ records\/s\)$/m);
+
+    const deleted = await cli(["topics", "delete", "--brokers", BROKERS, "--topic", acksTopic]);
+    expect(deleted, deleted.stderr).toMatchObject({ code: 0 });
+    const listed = async () => (await cli(["topics", "list", "--brokers", BROKERS])).stdout.split("\n");
+    for (let i = 0; i < 50 && (await listed()).includes(acksTopic); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await listed()).not.toContain(acksTopic);
+  });
+
   it("fails fast and clearly when no broker answers, or the command line is wrong", async () => {
     const started = Date.now();
     const dead = await cli(["topics", "list", "--brokers", "127.0.0.1:1", "--timeout-ms", "2000"]);
