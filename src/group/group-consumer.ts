@@ -41,11 +41,11 @@ export interface GroupConsumerOptions extends Omit<ConsumerOptions, "offsetReset
   assignors?: readonly (AssignorName | Assignor)[];
   /** Static membership (KIP-345): a stable id per process; a restart within the session keeps the partitions. */
   groupInstanceId?: string;
-  /** Default 45 s. */
+  /** Default 45 s. Classic protocol only: with "consumer" the broker's `group.consumer.session.timeout.ms` applies. */
   sessionTimeoutMs?: number;
   /** How long the coordinator waits for members to rejoin in a rebalance. Default 60 s. */
   rebalanceTimeoutMs?: number;
-  /** Default 3 s. */
+  /** Default 3 s (at most a third of the session). With "consumer", the coordinator's interval replaces it after the first heartbeat. */
   heartbeatIntervalMs?: number;
   /** Default 5 s. */
   commitIntervalMs?: number;
