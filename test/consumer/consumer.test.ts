@@ -393,6 +393,42 @@ describe.sequential("partition consumer (single broker)", () => {
     expect(c.stats.fetchRequests).toBe(requests);
   });
 
+  it("minBytes: while records trickle in, the broker gathers them (few Fetches) instead of answering each at once", async () => {
+    const topic = await createTopic(name("min-bytes"));
+    const trickle = async () => {
+      for (let i = 0; i < 40; i++) {
+        await produceValues(topic, 0, [`t${i}`]);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    const fetchesWhileTrickling = async (minBytes: number) => {
+      const c = consumer({ minBytes, maxWaitMs: 500 });
+      const end = (await admin.listOffsets([{ topic, partition: 0 }], "latest"))[0]!.offset;
+      c.assign([{ topic, partition: 0, offset: end }]);
+      const seen: string[] = [];
+      const reading = (async () => {
+        for await (const batch of c.batches()) {
+          seen.push(...batch.records.map(text));
+          if (seen.length === 40) return;
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 300)); // the first (idle) Fetch is out
+      const before = c.stats.fetchRequests;
+      await trickle();
+      await reading;
+      const fetches = c.stats.fetchRequests - before;
+      await c.close();
+      expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => `t${i}`));
+      return fetches;
+    };
+    // ~1.5 s of records, 25 ms apart: with minBytes 1 MiB each Fetch waits its 500 ms.
+    const gathered = await fetchesWhileTrickling(1 << 20);
+    const eager = await fetchesWhileTrickling(1);
+    console.log(`[measured] Fetches while 40 records trickled in: minBytes 1 MiB ${gathered}, minBytes 1 ${eager}`);
+    expect(gathered).toBeLessThanOrEqual(6);
+    expect(eager).toBeGreaterThan(gathered);
+  });
+
   it("run({ eachBatch }): per-partition backpressure, redelivery after a failed handler", async () => {
     const topic = await createTopic(name("run"), 2);
     await produceValues(topic, 0, ["x0", "x1"]);
