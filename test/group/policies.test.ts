@@ -206,6 +206,46 @@ describe.each(["classic", "consumer"] as const)("%s group protocol", (groupProto
   });
 
   describe("stall detection", () => {
+    it("a stalled member does not block the group: another member takes its partitions and handles them while the call is stuck", async () => {
+      const topic = await topicWith(40, 2);
+      const groupId = unique("group");
+      let release!: () => void;
+      const stuck = new Promise<void>((resolve) => (release = resolve));
+      const handled: Array<{ by: string; partition: number; offset: number }> = [];
+      let stalledPartition = -1;
+      const a = member(topic, { groupId, maxHandlerMs: 300, drainMs: 100 });
+      const runA = a.run({
+        handler: async (n) => {
+          if (!("records" in n)) return;
+          if (stalledPartition < 0) {
+            stalledPartition = n.partition; // a's first call sticks
+            await stuck;
+            return;
+          }
+          for (const r of n.records) handled.push({ by: "a", partition: n.partition, offset: r.offset });
+        },
+      });
+      await waitFor("a's call to stick", () => stalledPartition >= 0);
+      const b = member(topic, { groupId, maxHandlerMs: 300 });
+      const runB = b.run({
+        handler: (n) => {
+          if ("records" in n) for (const r of n.records) handled.push({ by: "b", partition: n.partition, offset: r.offset });
+        },
+      });
+      // While a's call is still stuck, b handles the stalled partition, from its first record.
+      await waitFor("b to handle the stalled partition", () => handled.filter((h) => h.by === "b" && h.partition === stalledPartition).length === 20, 45_000);
+      expect(ofType(a.log, "stall")).toHaveLength(1);
+      expect(b.assignment().map((tp) => tp.partition).sort()).toEqual([0, 1]);
+      expect(handled.filter((h) => h.by === "b" && h.partition === stalledPartition).map((h) => h.offset)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      release();
+      await waitFor("every record of both partitions", () => new Set(handled.map((h) => `${h.partition}:${h.offset}`)).size === 40, 45_000);
+      for (const [consumer, run] of [[a, runA], [b, runB]] as const) {
+        await consumer.stop();
+        await run;
+      }
+      expect(await committed(groupId)).toEqual({ 0: 20, 1: 20 });
+    });
+
     it("a call stuck past maxHandlerMs is reported; the member leaves the group and rejoins when the call returns", async () => {
       const topic = await topicWith(10);
       let release!: () => void;
