@@ -7,7 +7,7 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
-import { decodeRecordBatches, encodeRecordBatch } from "../../src/entry/node.ts";
+import { decodeRecordBatches, encodeRecordBatch, partitionForKey } from "../../src/entry/node.ts";
 import { type GroupEvent, GroupEvents } from "../../src/group/events.ts";
 import { PartitionWorker, type PartitionWorkerOptions, type RecordsNotification } from "../../src/group/partition-worker.ts";
 import { SetRun } from "../../src/records/record-run.ts";
@@ -178,5 +178,33 @@ describe("PartitionWorker supervision", () => {
     expect(restarts).toBe(0);
     expect(crashes.map((e) => e.type === "worker-crash" && e.restartInMs)).toEqual([null]);
     expect(worker.committable()).toBe(0);
+  });
+});
+
+describe("PartitionWorker lanes", () => {
+  it("puts each record in the lane of murmur2(key) % lanes, and a slow lane holds the commit back", async () => {
+    const lanesOf = new Map<number, Set<number>>(); // lane → offsets
+    const keyOf = (offset: number) => `key-${offset}`; // runOf's keys
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slowLane = partitionForKey(keyOf(0), 2); // the lane of the very first record
+    const worker = startWorker(async (n) => {
+      const offsets = lanesOf.get(n.lane!) ?? new Set<number>();
+      for (const r of n.records) offsets.add(r.offset);
+      lanesOf.set(n.lane!, offsets);
+      if (n.lane === slowLane) await gate;
+    }, Infinity, { lanes: 2 });
+    worker.enqueue({ run: runOf(0, 40), nextOffset: 40, highWatermark: 40, bytes: 0 });
+    await until(() => lanesOf.size === 2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The fast lane is done, but record 0 (slow lane) is not: nothing can be committed yet.
+    expect(worker.committable()).toBe(0);
+    expect(worker.pending).toBe(lanesOf.get(slowLane)!.size);
+    release();
+    await until(() => worker.committable() === 40);
+    for (const [lane, offsets] of lanesOf) {
+      for (const offset of offsets) expect(partitionForKey(keyOf(offset), 2), `offset ${offset}`).toBe(lane);
+    }
+    expect([...lanesOf.values()].reduce((n, offsets) => n + offsets.size, 0)).toBe(40);
   });
 });
