@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import {
   createAdmin, createConsumer, createGroupConsumer, createProducer, failed,
-  type ConsumerRecord, type GroupConsumer, type GroupConsumerOptions, type GroupEvent,
+  type Assignor, type ConsumerRecord, type GroupConsumer, type GroupConsumerOptions, type GroupEvent,
 } from "../../src/entry/node.ts";
 
 const BROKERS = ["127.0.0.1:9092"];
@@ -408,5 +408,39 @@ describe.each(["classic", "consumer"] as const)("%s group protocol", (groupProto
       await run;
       expect(await committed(consumer.groupId)).toEqual({ 0: 200 });
     });
+  });
+});
+
+describe("assignors in a live classic group", () => {
+  const sorted = (c: GroupConsumer) => c.assignment().map((tp) => tp.partition).sort((x, y) => x - y);
+
+  it("a custom Assignor object decides the shares; roundrobin interleaves them", async () => {
+    const topic = await topicWith(0, 6);
+    // Everything to the member whose id sorts first, nothing to the others.
+    const firstTakesAll: Assignor = {
+      name: "first-takes-all",
+      assign(members, partitionsPerTopic) {
+        const first = [...members].sort((x, y) => (x.memberId < y.memberId ? -1 : 1))[0]!;
+        const all = [...partitionsPerTopic].flatMap(([t, count]) => Array.from({ length: count }, (_, partition) => ({ topic: t, partition })));
+        return new Map(members.map((m) => [m.memberId, m === first ? all : []]));
+      },
+    };
+    for (const [assignor, expectShares] of [
+      [firstTakesAll, (first: number[], second: number[]) => [first, second].sort((x, y) => y.length - x.length).toString() === [[0, 1, 2, 3, 4, 5], []].toString()],
+      ["roundrobin", (first: number[], second: number[]) => [first, second].map(String).sort().toString() === [[0, 2, 4], [1, 3, 5]].map(String).sort().toString()],
+    ] as const) {
+      const groupId = unique("group");
+      const members = [memberOf(topic, { groupId, assignors: [assignor] }), memberOf(topic, { groupId, assignors: [assignor] })];
+      const runs = members.map((m) => m.run({ handler: () => {} }));
+      const name = typeof assignor === "string" ? assignor : assignor.name;
+      const settled = () => members.every((m) => m.generationId === members[0]!.generationId && ofType(m.log, "assigned").some((e) => e.generationId === m.generationId));
+      await waitFor(`${name}: both members assigned in one generation`, () => settled() && sorted(members[0]!).length + sorted(members[1]!).length === 6);
+      expect(expectShares(sorted(members[0]!), sorted(members[1]!)), `${name}: ${JSON.stringify([sorted(members[0]!), sorted(members[1]!)])}`).toBe(true);
+      expect(ofType(members[0]!.log, "joined").at(-1)!.protocol).toBe(name);
+      for (const [m, run] of members.map((m, i) => [m, runs[i]!] as const)) {
+        await m.stop();
+        await run;
+      }
+    }
   });
 });
