@@ -405,7 +405,7 @@ describe.sequential("partition consumer (single broker)", () => {
       const c = consumer({ minBytes, maxWaitMs: 500 });
       const end = (await admin.listOffsets([{ topic, partition: 0 }], "latest"))[0]!.offset;
       c.assign([{ topic, partition: 0, offset: end }]);
-      const seen: string[] = [];
+      const seen: (string | null)[] = [];
       const reading = (async () => {
         for await (const batch of c.batches()) {
           seen.push(...batch.records.map(text));
