@@ -279,6 +279,42 @@ describe.each(["classic", "consumer"] as const)("group consumer (%s protocol) ag
     expect(await committedOffsets(groupId)).toEqual({ 0: 7 }); // 7 was acknowledged only with a stale generation
   });
 
+  it("manual acknowledgements held across a real rebalance are stale: dropped, counted, never committed; the new owner starts at the last commit", async () => {
+    const topic = await createTopic(2);
+    const producer = createProducer({ brokers: BROKERS });
+    await producer.send({ topic, messages: Array.from({ length: 20 }, (_, i) => ({ value: `v${i}`, partition: i % 2 })) });
+    await producer.close();
+    const groupId = unique("stale-rebalance");
+    const held: { partition: number; generationId: number; offsets: number[] }[] = [];
+    const a = member(topic, groupId, { ack: "manual", commitIntervalMs: 200 });
+    const runA = a.run({ handler: (n) => void ("records" in n && held.push({ partition: n.partition, generationId: n.generationId, offsets: n.records.map((r) => r.offset) })) });
+    await waitFor("a to hold both partitions' records", () => new Set(held.map((h) => h.partition)).size === 2 && held.flatMap((h) => h.offsets).length === 20);
+    // a acknowledges offsets 0-4 of each partition now (committed), and holds the rest.
+    for (const h of held) for (const offset of h.offsets.filter((o) => o < 5)) expect(a.ack({ topic, partition: h.partition, generationId: h.generationId, offset })).toBe(true);
+    await a.commit();
+    expect(await committedOffsets(groupId)).toEqual({ 0: 5, 1: 5 });
+
+    // b joins: the group rebalances and a's held records are of a past generation (or partition) now.
+    const seenByB: { partition: number; offsets: number[] }[] = [];
+    const b = member(topic, groupId, { commitIntervalMs: 200 });
+    const runB = b.run({ handler: (n) => void ("records" in n && seenByB.push({ partition: n.partition, offsets: n.records.map((r) => r.offset) })) });
+    await waitFor("the two members to share the partitions", () => a.assignment().length === 1 && b.assignment().length === 1, 45_000);
+    const movedPartition = b.assignment()[0]!.partition;
+    const staleBefore = a.stats.staleAcks;
+    const heldOfMoved = held.filter((h) => h.partition === movedPartition);
+    for (const h of heldOfMoved) for (const offset of h.offsets.filter((o) => o >= 5)) expect(a.ack({ topic, partition: movedPartition, generationId: h.generationId, offset })).toBe(false);
+    expect(a.stats.staleAcks - staleBefore).toBe(5);
+    // b handles the moved partition from a's last commit (5), not from where a's stale acks would put it.
+    await waitFor("b to handle the moved partition", () => seenByB.some((s) => s.partition === movedPartition));
+    expect(seenByB.find((s) => s.partition === movedPartition)!.offsets[0]).toBe(5);
+    for (const [consumer, run] of [[a, runA], [b, runB]] as const) {
+      await consumer.stop();
+      await run;
+    }
+    const finalOffsets = await committedOffsets(groupId);
+    expect(finalOffsets[movedPartition]).toBe(10); // b handled 5-9 (auto acks)
+  });
+
   it("drain on stop: a call that finishes within drainMs is committed, queued records are not; a stuck call is not committed", async () => {
     const topic = await createTopic(1);
     await produceValues(topic, 20);
