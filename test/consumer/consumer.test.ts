@@ -148,6 +148,30 @@ describe.sequential("partition consumer (single broker)", () => {
     await c.close();
   });
 
+  it("consumes a 1 MB value kafkajs wrote (lz4 and none), byte for byte", async () => {
+    const topic = await createTopic(name("kafkajs-large"), 1);
+    const large = Buffer.from(Array.from({ length: 1_000_000 }, (_, i) => (i * 7919) % 251));
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      for (const compression of [CompressionTypes.LZ4, CompressionTypes.None]) {
+        await producer.send({ topic, compression, acks: -1, messages: [{ key: "before", value: "small" }, { key: "large", value: large }, { key: "after", value: "small" }] });
+      }
+    } finally {
+      await producer.disconnect();
+    }
+    const c = consumer({ offsetResetPolicy: "earliest" });
+    c.assign([{ topic, partition: 0 }]);
+    const { byTp } = await collect(c, (m) => (m.get(`${topic}:0`)?.length ?? 0) >= 6);
+    const got = byTp.get(`${topic}:0`)!;
+    expect(got.map((r) => [r.offset, Buffer.from(r.key!).toString(), r.value!.length])).toEqual([
+      [0, "before", 5], [1, "large", 1_000_000], [2, "after", 5], [3, "before", 5], [4, "large", 1_000_000], [5, "after", 5],
+    ]);
+    expect(Buffer.from(got[1]!.value!).equals(large)).toBe(true);
+    expect(Buffer.from(got[4]!.value!).equals(large)).toBe(true);
+    await c.close();
+  });
+
   it("consumes batches written with encodeRecordBatch in snappy, lz4 and zstd", async () => {
     const topic = await createTopic(name("codecs"), 3);
     const sent = new Map<string, Sent[]>();

@@ -92,4 +92,23 @@ describe("kafkajs reads what the producer wrote", () => {
       }
     }, 60_000);
   }
+
+  it("a 1 MB value (lz4 and none), with small records around it", async () => {
+    const topic = `tributary-producer-kafkajs-large-${stamp}`;
+    topics.push(topic);
+    expect(failed(await admin.createTopics([{ topic, numPartitions: 1 }]))).toEqual([]);
+    // Printable, varied bytes: 1,000,000 characters (under the broker's 1 MiB message limit).
+    const large = Array.from({ length: 1_000_000 }, (_, i) => String.fromCharCode(33 + ((i * 7919) % 90))).join("");
+    const sent: Row[] = [];
+    for (const compression of ["lz4", "none"] as const) {
+      const producer = createProducer({ brokers: BROKERS, compression });
+      const messages = [{ key: `${compression}-before`, value: "small" }, { key: `${compression}-large`, value: large }, { key: `${compression}-after`, value: "small" }];
+      await producer.send({ topic, messages });
+      await producer.close();
+      sent.push(...messages.map((m) => ({ partition: 0, key: m.key, value: m.value, h: null })));
+    }
+    const got = await readWithKafkajs(topic, sent.length);
+    const shape = (rows: Row[]) => rows.map((r) => [r.key, r.value?.length, r.value === large || r.value === "small"]);
+    expect(shape(got)).toEqual(shape(sent));
+  }, 60_000);
 });
