@@ -61,6 +61,7 @@ export { ERROR_CODES, errorForCode, kafkaError, type KafkaErrorCode } from "./pr
 export {
   BrokerConnection,
   type AuthenticationContext,
+  type AuthenticationOutcome,
   type BrokerConnectionOptions,
   type RequestBody,
   type SendOptions,

@@ -28,7 +28,8 @@ const UNSUPPORTED_VERSION = 35;
 
 /**
  * What the `authenticate` hook gets: the freshly greeted socket, before any other request. With
- * the SASL module: `authenticate: (c) => authenticate(c.connection, mechanism, { apiVersions: c.apiVersions, clientId: c.clientId }).then(() => {})`.
+ * the SASL module: `authenticate: (c) => authenticate(c.connection, mechanism, { apiVersions: c.apiVersions, clientId: c.clientId })`
+ * (its result carries the session lifetime, so the connection re-authenticates in time).
  */
 export interface AuthenticationContext {
   readonly host: string;
@@ -44,6 +45,15 @@ export interface AuthenticationContext {
   /** The raw connection, for exchanges outside the request/response codecs (SASL v0 tokens). */
   readonly connection: Connection;
 }
+
+/** What an `authenticate` hook may report: the broker's session lifetime (SaslAuthenticate v1+). */
+export interface AuthenticationOutcome {
+  sessionLifetimeMs?: number;
+}
+
+/** Re-authentication starts at this share of the session lifetime, plus up to RE_AUTH_JITTER (as Java's client does: 85-95 %). */
+const RE_AUTH_AT = 0.85;
+const RE_AUTH_JITTER = 0.1;
 
 export interface BrokerConnectionOptions {
   host: string;
@@ -63,8 +73,12 @@ export interface BrokerConnectionOptions {
   maxFrameBytes?: number;
   /** Backoff between reconnection attempts. */
   backoff?: BackoffOptions;
-  /** Runs after ApiVersions on every new socket, before any other request (SASL goes here). */
-  authenticate?: (connection: AuthenticationContext) => Promise<void>;
+  /**
+   * Runs after ApiVersions on every new socket, before any other request (SASL goes here). When it
+   * resolves with a `sessionLifetimeMs` above 0 (the broker's `connections.max.reauth.ms`, KIP-368),
+   * it runs again on the same socket before that session ends (see `reauthenticateLater`).
+   */
+  authenticate?: (connection: AuthenticationContext) => Promise<void | AuthenticationOutcome>;
   /** The broker's node id when known (for errors and routing); -1 for a bootstrap address. */
   nodeId?: number;
 }
@@ -94,6 +108,11 @@ export class BrokerConnection {
   private unsupported: Map<string, UnsupportedVersionError> = new Map();
   private brokerApis: ApiVersionsResponse["apiKeys"] = [];
   private closed = false;
+  /** A re-authentication of the greeted socket in progress: new requests wait for it. */
+  private reauthenticating: Promise<void> | undefined;
+  private reauthTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Times the greeted socket was re-authenticated in place (KIP-368). */
+  reauthentications = 0;
 
   constructor(options: BrokerConnectionOptions) {
     this.options = options;
@@ -185,6 +204,7 @@ export class BrokerConnection {
   /** Closes the socket; requests in flight fail with a `ConnectionError` (reason `closed-by-client`). */
   close(): void {
     this.closed = true;
+    if (this.reauthTimer) clearTimeout(this.reauthTimer);
     this.reconnecting.close();
     this.greeted = undefined;
   }
@@ -218,7 +238,9 @@ export class BrokerConnection {
       return Promise.reject(new ConnectionError({ host: this.host, port: this.port, reason: "closed-by-client", message: "the connection was closed by the client" }));
     }
     const live = this.reconnecting.connection;
-    if (live && live === this.greeted) return Promise.resolve(live);
+    if (live && live === this.greeted) {
+      return this.reauthenticating ? this.reauthenticating.then(() => this.ready(deadline)) : Promise.resolve(live);
+    }
     this.greeting ??= this.greet(deadline).finally(() => (this.greeting = undefined));
     return this.greeting;
   }
@@ -259,21 +281,11 @@ export class BrokerConnection {
     this.negotiated = versions;
     this.unsupported = unsupported;
     this.brokerApis = answer.apiKeys;
+    let sessionLifetimeMs = 0;
     if (this.options.authenticate) {
-      const context: AuthenticationContext = {
-        host: this.host,
-        port: this.port,
-        clientId: this.clientId,
-        apiVersions: answer.apiKeys,
-        versions,
-        connection,
-        send: (api, request, options = {}) => {
-          const limit = options.timeoutMs ?? Math.max(1, deadline - Date.now());
-          return this.exchange(connection, api, options.version ?? this.versionFor(api), request, Date.now() + limit, limit);
-        },
-      };
       try {
-        await this.options.authenticate(context);
+        const outcome = await this.options.authenticate(this.authenticationContext(connection, answer.apiKeys, deadline));
+        sessionLifetimeMs = outcome?.sessionLifetimeMs ?? 0;
       } catch (error) {
         connection.close(); // an unauthenticated socket must not carry requests
         throw error;
@@ -283,7 +295,60 @@ export class BrokerConnection {
       throw new ConnectionError({ host: this.host, port: this.port, reason: "closed", message: "the connection closed while it was being set up" });
     }
     this.greeted = connection;
+    this.reauthenticateLater(connection, answer.apiKeys, sessionLifetimeMs);
     return connection;
+  }
+
+  private authenticationContext(connection: Connection, apiVersions: ApiVersionsResponse["apiKeys"], deadline: number): AuthenticationContext {
+    return {
+      host: this.host,
+      port: this.port,
+      clientId: this.clientId,
+      apiVersions,
+      versions: this.negotiated,
+      connection,
+      send: (api, request, options = {}) => {
+        const limit = options.timeoutMs ?? Math.max(1, deadline - Date.now());
+        return this.exchange(connection, api, options.version ?? this.versionFor(api), request, Date.now() + limit, limit);
+      },
+    };
+  }
+
+  /**
+   * KIP-368: a broker with `connections.max.reauth.ms` closes a SASL connection whose session
+   * ended. Before that, the same socket authenticates again: new requests wait, the ones in flight
+   * finish (the broker must see no other request during the exchange), the hook runs, and requests
+   * go on. If it fails, the socket is closed and the next request opens and authenticates a new one.
+   */
+  private reauthenticateLater(connection: Connection, apiVersions: ApiVersionsResponse["apiKeys"], sessionLifetimeMs: number): void {
+    if (this.reauthTimer) clearTimeout(this.reauthTimer);
+    this.reauthTimer = undefined;
+    if (!(sessionLifetimeMs > 0)) return;
+    const at = sessionLifetimeMs * (RE_AUTH_AT + Math.random() * RE_AUTH_JITTER);
+    this.reauthTimer = setTimeout(() => {
+      this.reauthTimer = undefined;
+      if (this.closed || connection !== this.greeted || connection.isClosed) return;
+      this.reauthenticating = this.reauthenticate(connection, apiVersions).finally(() => (this.reauthenticating = undefined));
+    }, at);
+    // A pending re-authentication must not keep a process alive.
+    (this.reauthTimer as { unref?: () => void }).unref?.();
+  }
+
+  private async reauthenticate(connection: Connection, apiVersions: ApiVersionsResponse["apiKeys"]): Promise<void> {
+    const timeoutMs = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    while (connection.inFlight > 0 && !connection.isClosed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+    if (connection.isClosed || connection !== this.greeted) return;
+    try {
+      if (connection.inFlight > 0) throw new TimeoutError(`${this.host}:${this.port}: requests still in flight when the SASL session had to be renewed`, timeoutMs);
+      const outcome = await this.options.authenticate!(this.authenticationContext(connection, apiVersions, deadline));
+      this.reauthentications++;
+      this.reauthenticateLater(connection, apiVersions, outcome?.sessionLifetimeMs ?? 0);
+    } catch {
+      // The session is ending anyway: a new socket (with a full login) replaces this one.
+      this.greeted = undefined;
+      connection.close();
+    }
   }
 }
 

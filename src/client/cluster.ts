@@ -26,7 +26,7 @@ import { kafkaError } from "../protocol/error-codes.ts";
 import { APIS, type MetadataResponse } from "../protocol/generated/index.ts";
 import { Backoff, type BackoffOptions } from "../transport/backoff.ts";
 import type { SocketFactory, TlsOptions } from "../transport/socket.ts";
-import { BrokerConnection, type AuthenticationContext, type RequestBody } from "./broker-connection.ts";
+import { BrokerConnection, type AuthenticationContext, type AuthenticationOutcome, type RequestBody } from "./broker-connection.ts";
 
 /** Which connection to a broker a request uses. */
 export type Purpose = "produce" | "fetch" | "group" | "admin";
@@ -57,7 +57,7 @@ export interface ClusterOptions {
   /** Refresh cached metadata older than this before routing with it. Default 5 min. */
   metadataMaxAgeMs?: number;
   /** SASL (or other) authentication run on every new socket, after ApiVersions. */
-  authenticate?: (connection: AuthenticationContext) => Promise<void>;
+  authenticate?: (connection: AuthenticationContext) => Promise<void | AuthenticationOutcome>;
 }
 
 export interface BrokerInfo {

@@ -32,7 +32,7 @@
  *   `TimeoutError` (or the last error).
  */
 import { Cluster, isRetriable, type RetryOptions } from "../client/cluster.ts";
-import type { AuthenticationContext } from "../client/broker-connection.ts";
+import type { AuthenticationContext, AuthenticationOutcome } from "../client/broker-connection.ts";
 import { ConnectionError, DeliveryFailedError, type DeliveryFailure, KafkaProtocolError, TimeoutError, TributaryError } from "../errors.ts";
 import { partitionsForKeys } from "../hashing.ts";
 import { kafkaError } from "../protocol/error-codes.ts";
@@ -61,7 +61,7 @@ export interface ProducerOptions {
   clientId?: string;
   tls?: TlsOptions | boolean;
   socketFactory?: SocketFactory;
-  authenticate?: (connection: AuthenticationContext) => Promise<void>;
+  authenticate?: (connection: AuthenticationContext) => Promise<void | AuthenticationOutcome>;
   /** "all" (-1, default), 1 (the leader) or 0 (no answer: offsets are -1). */
   acks?: Acks;
   /** Exactly-once per partition (producer id + sequences). Default: true with acks "all". */
