@@ -143,6 +143,15 @@ export function isPeerNotKafka(error: unknown): boolean {
   return error instanceof ConnectionError && PEER_IS_NOT_KAFKA.has(error.reason);
 }
 
+/**
+ * A client that has never reached any broker of `cluster` and now failed to connect, after the
+ * cluster's own retries: a wrong address or nothing listening. (Once the cluster answered, a
+ * refused connection is a broker restarting, and is retried.)
+ */
+export function neverReached(cluster: { readonly metadata: unknown }, error: unknown): boolean {
+  return cluster.metadata === undefined && error instanceof ConnectionError && error.reason === "connect";
+}
+
 /** True for errors worth another attempt: retriable Kafka codes, broken sockets, timeouts. */
 export function isRetriable(error: unknown): boolean {
   if (error instanceof KafkaProtocolError) return error.retriable;

@@ -17,7 +17,7 @@
  *   backs off and retries.
  * - Configuration and authorization errors (and FENCED_INSTANCE_ID) are fatal: `onFatal`.
  */
-import { isPeerNotKafka, type Cluster, type TopicPartition } from "../client/cluster.ts";
+import { isPeerNotKafka, neverReached, type Cluster, type TopicPartition } from "../client/cluster.ts";
 import { KafkaProtocolError, TributaryError } from "../errors.ts";
 import { kafkaError } from "../protocol/error-codes.ts";
 import { APIS } from "../protocol/generated/index.ts";
@@ -331,8 +331,9 @@ export class ClassicMembership implements Membership {
 
   /** Decides what an error means; true when the loop must end. */
   private async handleError(error: unknown): Promise<boolean> {
-    // The coordinator address is not a Kafka broker (an HTTP server, garbage): rejoining cannot help.
-    if (isPeerNotKafka(error)) {
+    // The address is not a Kafka broker (an HTTP server, garbage), or no broker was ever reached
+    // there within the retry deadline: rejoining cannot help.
+    if (isPeerNotKafka(error) || neverReached(this.options.cluster, error)) {
       this.handlers.onFatal(error as TributaryError);
       return true;
     }

@@ -38,7 +38,7 @@ const clients: Record<string, Attempt> = {
     return { run: consumer.run({ eachBatch: () => {} }), close: () => consumer.close() };
   },
   "groupConsumer.run()": (brokers) => {
-    const consumer = createGroupConsumer({ brokers, groupId: "g", topics: ["t"] });
+    const consumer = createGroupConsumer({ brokers, groupId: "g", topics: ["t"], retry: { deadlineMs: 1_000 } });
     return { run: consumer.run({ handler: () => {} }), close: () => consumer.stop() };
   },
   "admin.listTopics()": (brokers) => {
@@ -106,10 +106,9 @@ describe("clients pointed at something that is not a Kafka broker", () => {
     });
   }
 
-  // The group consumer keeps retrying a refused connection and reports each failure as an event;
-  // the producer waits for its delivery timeout, as Java's does. The admin client and the partition
-  // consumer (past its retry deadline, before it ever reached a broker) reject.
-  for (const name of ["consumer.batches()", "consumer.run()", "admin.listTopics()"]) {
+  // The producer waits for its delivery timeout, as Java's does. The admin client rejects; the
+  // consumers reject once their retry deadline has passed without ever reaching a broker.
+  for (const name of ["consumer.batches()", "consumer.run()", "groupConsumer.run()", "admin.listTopics()"]) {
     it(`${name}: a closed port is a ConnectionError "connect"`, async () => {
       const { error } = await failureOf(clients[name]!, [`127.0.0.1:${nothingPort}`]);
       expect(error).toBeInstanceOf(ConnectionError);
