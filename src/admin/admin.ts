@@ -358,7 +358,7 @@ export function createAdmin(options: AdminOptions): Admin {
         memberId: m.memberId, groupInstanceId: m.instanceId, clientId: m.clientId, clientHost: m.clientHost,
         memberMetadata: new Uint8Array(0), memberAssignment: new Uint8Array(0), memberEpoch: m.memberEpoch,
         assignment: m.assignment.topicPartitions.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topicName, partition })))
-          .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1)),
+          .sort(byTopicPartition),
       })),
       error: kafkaError(g.errorCode, { message: `group ${groupId}${g.errorMessage ? `: ${g.errorMessage}` : ""}` }),
     };

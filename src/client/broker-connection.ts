@@ -339,16 +339,20 @@ export class BrokerConnection {
     const deadline = Date.now() + timeoutMs;
     while (connection.inFlight > 0 && !connection.isClosed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
     if (connection.isClosed || connection !== this.greeted) return;
-    try {
-      if (connection.inFlight > 0) throw new TimeoutError(`${this.host}:${this.port}: requests still in flight when the SASL session had to be renewed`, timeoutMs);
-      const outcome = await this.options.authenticate!(this.authenticationContext(connection, apiVersions, deadline));
-      this.reauthentications++;
-      this.reauthenticateLater(connection, apiVersions, outcome?.sessionLifetimeMs ?? 0);
-    } catch {
-      // The session is ending anyway: a new socket (with a full login) replaces this one.
-      this.greeted = undefined;
-      connection.close();
+    if (connection.inFlight === 0) {
+      try {
+        const outcome = await this.options.authenticate!(this.authenticationContext(connection, apiVersions, deadline));
+        this.reauthentications++;
+        this.reauthenticateLater(connection, apiVersions, outcome?.sessionLifetimeMs ?? 0);
+        return;
+      } catch {
+        // Falls through to a new socket.
+      }
     }
+    // Still busy at the deadline, or the login failed: the session is ending anyway, so a new
+    // socket (with a full login) replaces this one.
+    this.greeted = undefined;
+    connection.close();
   }
 }
 

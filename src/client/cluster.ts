@@ -122,7 +122,7 @@ const METADATA_ERRORS = new Set([3, 5, 6, 9, 13, 41, 56, 74, 75, 78]);
 /** Error codes after which a group's coordinator is looked up again. */
 const COORDINATOR_ERRORS = new Set([15, 16]);
 
-const DEFAULT_RETRY = { deadlineMs: 30_000, initialMs: 100, maxMs: 1_000 } as const;
+export const DEFAULT_RETRY = { deadlineMs: 30_000, initialMs: 100, maxMs: 1_000 } as const;
 
 export function parseBroker(address: string | { host: string; port: number }): { host: string; port: number } {
   if (typeof address !== "string") return address;
@@ -139,17 +139,17 @@ export function parseBroker(address: string | { host: string; port: number }): {
 const PEER_IS_NOT_KAFKA = new Set<ConnectionError["reason"]>(["frame-too-large", "protocol"]);
 
 /** The peer answered, but not as a Kafka broker would (see PEER_IS_NOT_KAFKA): no retry can help. */
-export function isPeerNotKafka(error: unknown): boolean {
+export function isPeerNotKafka(error: unknown): error is ConnectionError {
   return error instanceof ConnectionError && PEER_IS_NOT_KAFKA.has(error.reason);
 }
 
 /**
- * A client that has never reached any broker of `cluster` and now failed to connect, after the
- * cluster's own retries: a wrong address or nothing listening. (Once the cluster answered, a
- * refused connection is a broker restarting, and is retried.)
+ * No Kafka broker is to be had at `cluster`'s addresses: the peer is not one, or the cluster never
+ * reached any broker and now failed to connect after its own retries (a wrong address, nothing
+ * listening). Once the cluster has answered, a refused connection is a broker restarting instead.
  */
-export function neverReached(cluster: { readonly metadata: unknown }, error: unknown): boolean {
-  return cluster.metadata === undefined && error instanceof ConnectionError && error.reason === "connect";
+export function noKafkaThere(cluster: { readonly metadata: unknown }, error: unknown): error is ConnectionError {
+  return isPeerNotKafka(error) || (cluster.metadata === undefined && error instanceof ConnectionError && error.reason === "connect");
 }
 
 /** True for errors worth another attempt: retriable Kafka codes, broken sockets, timeouts. */

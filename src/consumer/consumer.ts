@@ -34,7 +34,7 @@
  *   delivers the records before it, then surfaces `CorruptRecordError` (topic and partition set) and
  *   pauses the partition at the corrupt batch; broken connections back off and reconnect.
  */
-import { Cluster, isRetriable, tpKey, type ClusterMetadata, type ClusterOptions, type RetryOptions, type TopicPartition } from "../client/cluster.ts";
+import { Cluster, DEFAULT_RETRY, isRetriable, tpKey, type ClusterMetadata, type ClusterOptions, type RetryOptions, type TopicPartition } from "../client/cluster.ts";
 import { ConnectionError, CorruptRecordError, KafkaProtocolError, OffsetOutOfRangeError, TributaryError, UnsupportedMessageFormatError } from "../errors.ts";
 import { kafkaError } from "../protocol/error-codes.ts";
 import { APIS, type FetchResponse } from "../protocol/generated/index.ts";
@@ -213,8 +213,6 @@ class PartitionConsumer implements Consumer {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Infinity;
   private metaBackoff = new Backoff({ initialMs: 100, maxMs: 1_000 });
-  /** Metadata answered at least once: failures after that are a broker restarting, retried quietly. */
-  private bootstrapped = false;
   /** When the current run of metadata failures began, and whether readers were told of it. */
   private metadataFailingSince: number | undefined;
   private metadataFailureReported = false;
@@ -222,7 +220,7 @@ class PartitionConsumer implements Consumer {
 
   constructor(options: ConsumerOptions) {
     this.cluster = new Cluster(options);
-    this.bootstrapDeadlineMs = options.retry?.deadlineMs ?? 30_000;
+    this.bootstrapDeadlineMs = options.retry?.deadlineMs ?? DEFAULT_RETRY.deadlineMs;
     const states = this.states;
     const buffered = (count: (items: Item[]) => number) => {
       let n = 0;
@@ -477,7 +475,9 @@ class PartitionConsumer implements Consumer {
   private reportMetadataFailure(error: unknown): void {
     const since = (this.metadataFailingSince ??= Date.now());
     if (this.metadataFailureReported) return;
-    if (isRetriable(error) && (this.bootstrapped || Date.now() - since < this.bootstrapDeadlineMs)) return;
+    // Metadata answered once (the cluster keeps it): a failure now is a broker restarting.
+    const bootstrapped = this.cluster.metadata !== undefined;
+    if (isRetriable(error) && (bootstrapped || Date.now() - since < this.bootstrapDeadlineMs)) return;
     this.metadataFailureReported = true;
     this.push({ kind: "error", error: asTributary(error) });
   }
@@ -600,7 +600,6 @@ class PartitionConsumer implements Consumer {
         await this.ready();
         meta = await this.cluster.metadataFor([...new Set(fetchable.map((s) => s.topic))]);
         this.metaBackoff.reset();
-        this.bootstrapped = true;
         this.metadataFailingSince = undefined;
         this.metadataFailureReported = false;
       } catch (error) {

@@ -40,7 +40,7 @@
  * again at the next interval — with the epoch the next heartbeat brought.
  */
 import type { Cluster, TopicPartition } from "../client/cluster.ts";
-import { isPeerNotKafka, neverReached, tpKey } from "../client/cluster.ts";
+import { noKafkaThere, tpKey } from "../client/cluster.ts";
 import { KafkaProtocolError, TributaryError, UnsupportedVersionError } from "../errors.ts";
 import { kafkaError } from "../protocol/error-codes.ts";
 import { APIS } from "../protocol/generated/index.ts";
@@ -356,8 +356,8 @@ export class ConsumerMembership implements Membership {
 
   /** Decides what an error means; true when the loop must end. */
   private async handleError(error: unknown): Promise<boolean> {
-    if (error instanceof UnsupportedVersionError || isPeerNotKafka(error) || neverReached(this.options.cluster, error)) {
-      this.fail(error as TributaryError);
+    if (error instanceof UnsupportedVersionError || noKafkaThere(this.options.cluster, error)) {
+      this.fail(error);
       return true;
     }
     if (error instanceof KafkaProtocolError) {

@@ -17,7 +17,7 @@
  *   backs off and retries.
  * - Configuration and authorization errors (and FENCED_INSTANCE_ID) are fatal: `onFatal`.
  */
-import { isPeerNotKafka, neverReached, type Cluster, type TopicPartition } from "../client/cluster.ts";
+import { noKafkaThere, type Cluster, type TopicPartition } from "../client/cluster.ts";
 import { KafkaProtocolError, TributaryError } from "../errors.ts";
 import { kafkaError } from "../protocol/error-codes.ts";
 import { APIS } from "../protocol/generated/index.ts";
@@ -333,8 +333,8 @@ export class ClassicMembership implements Membership {
   private async handleError(error: unknown): Promise<boolean> {
     // The address is not a Kafka broker (an HTTP server, garbage), or no broker was ever reached
     // there within the retry deadline: rejoining cannot help.
-    if (isPeerNotKafka(error) || neverReached(this.options.cluster, error)) {
-      this.handlers.onFatal(error as TributaryError);
+    if (noKafkaThere(this.options.cluster, error)) {
+      this.handlers.onFatal(error);
       return true;
     }
     if (error instanceof KafkaProtocolError) {
