@@ -1,7 +1,8 @@
 /**
  * Incremental rebalancing (KIP-429, the cooperative-sticky assignor) against the real broker:
  * partitions a member keeps go on being processed while the group rebalances; the eager range
- * assignor, measured in the same scenario, stops everything for the rebalance.
+ * assignor, measured in the same scenario, stops everything for the rebalance. The same is
+ * measured for the consumer protocol (KIP-848), where every reassignment is incremental.
  *
  * The scenario holds a rebalance open on purpose: a raw protocol member ("the silent member")
  * joins through JoinGroup and then never speaks again, so the next rebalance waits for it until
@@ -147,5 +148,107 @@ describe("cooperative-sticky vs eager rebalancing (real broker)", () => {
     // Eager: everything is revoked before every join, so nothing starts while the group rebalances.
     expect(eager.kept).toEqual([]);
     expect(callsOn(eager, [0, 1, 2, 3, 4, 5])).toBe(0);
+  }, 120_000);
+});
+
+/** One handler call: which partition, when it started and ended (ms since the epoch). */
+interface Call {
+  partition: number;
+  startedAt: number;
+  endedAt: number;
+}
+
+describe("KIP-848 reassignment (groupProtocol \"consumer\", real broker)", () => {
+  it("the partitions a member keeps go on being processed while the others move to a joining member", async () => {
+    const topic = `tributary-kip848-move-${stamp}`;
+    expect(failed(await admin.createTopics([{ topic, numPartitions: 6, replicationFactor: 1 }]))).toEqual([]);
+    topics.push(topic);
+    const groupId = `${topic}-group`;
+    const producer = createProducer({ brokers: BROKERS, lingerMs: 2 });
+    let producing = true;
+    let produced = 0;
+    const production = (async () => {
+      while (producing) {
+        await producer.send({ topic, messages: Array.from({ length: 12 }, (_, i) => ({ key: null, value: `v${produced + i}`, partition: i % 6 })) });
+        produced += 12;
+        await new Promise((resolve) => setTimeout(resolve, 15));
+      }
+    })();
+
+    const handledValues = new Set<string>();
+    const newMember = (calls: Call[], events: GroupEvent[]) => {
+      const member = createGroupConsumer({
+        brokers: BROKERS, clientId: "tributary-kip848-test", groupId, topics: [topic], beginOffset: "earliest", groupProtocol: "consumer",
+        maxWaitMs: 50, commitIntervalMs: 200,
+      });
+      consumers.push(member);
+      member.events.on((e) => events.push(e));
+      const run = member.run({
+        handler: async (n) => {
+          if (!("records" in n)) return;
+          const startedAt = Date.now();
+          for (const r of n.records) handledValues.add(new TextDecoder().decode(r.value!));
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          calls.push({ partition: n.partition, startedAt, endedAt: Date.now() });
+        },
+      });
+      return { member, run };
+    };
+
+    const callsA: Call[] = [];
+    const eventsA: GroupEvent[] = [];
+    const a = newMember(callsA, eventsA);
+    await waitFor("a's six partitions", () => a.member.assignment().length === 6);
+    await waitFor("records flowing", () => handledValues.size > 100);
+
+    // b joins: the coordinator moves some of a's partitions to it. The reassignment lasts from
+    // b's start until b handles records of its own (a revokes, drains and commits the moved
+    // partitions, the coordinator hands them to b, b reads the commits and fetches).
+    const callsB: Call[] = [];
+    const joinStartedAt = Date.now();
+    const b = newMember(callsB, []);
+    await waitFor("b's first records", () => callsB.length > 0);
+    const windowEnd = Math.min(...callsB.map((c) => c.startedAt));
+    await waitFor("the group to settle at 3 + 3", () => a.member.assignment().length === 3 && b.member.assignment().length === 3);
+
+    const moved = b.member.assignment().map((tp) => tp.partition).sort();
+    const kept = a.member.assignment().map((tp) => tp.partition).sort();
+    expect([...moved, ...kept].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+
+    producing = false;
+    await production;
+    await producer.close();
+    await waitFor("every record handled", () => handledValues.size === produced, 30_000);
+    await Promise.all([a.member.stop(), b.member.stop()]);
+    await Promise.all([a.run, b.run]);
+    const committed = await admin.fetchGroupOffsets(groupId);
+    const ends = await admin.listOffsets(topic, "latest");
+    expect(Object.fromEntries(committed.map((o) => [o.partition, o.offset]))).toEqual(Object.fromEntries(ends.map((o) => [o.partition, o.offset])));
+
+    // a gave up exactly the moved partitions (then everything at stop), and never lost any.
+    const revoked = eventsA.filter((e) => e.type === "revoked").map((e) => (e as { partitions: TopicPartition[] }).partitions.map((tp) => tp.partition).sort());
+    expect(revoked[0]).toEqual(moved);
+    expect(eventsA.some((e) => e.type === "lost")).toBe(false);
+
+    // During the reassignment every kept partition went on being handled by a; the longest pause
+    // between two of a's calls on kept partitions is measured against the window's length.
+    const inWindow = callsA.filter((c) => c.startedAt > joinStartedAt && c.startedAt < windowEnd);
+    const perKept = kept.map((p) => inWindow.filter((c) => c.partition === p).length);
+    const keptStarts = [joinStartedAt, ...inWindow.filter((c) => kept.includes(c.partition)).map((c) => c.startedAt), windowEnd].sort((x, y) => x - y);
+    const longestKeptPause = Math.max(...keptStarts.slice(1).map((t, i) => t - keptStarts[i]!));
+    // The moved partitions were never handled by both: a's last call on each ended before b's first began.
+    const handover = moved.map((p) => {
+      const firstB = Math.min(...callsB.filter((c) => c.partition === p).map((c) => c.startedAt));
+      const lastA = Math.max(...callsA.filter((c) => c.partition === p && c.startedAt < firstB).map((c) => c.endedAt));
+      return { partition: p, lastA, firstB };
+    });
+    console.log(
+      `[measured] KIP-848 reassignment: ${windowEnd - joinStartedAt} ms from b's start to its first records; a's calls on kept partitions ` +
+        `${JSON.stringify(kept)} in that window: ${JSON.stringify(perKept)}, longest pause ${longestKeptPause} ms; moved partitions ` +
+        `${JSON.stringify(moved)} idle for ${JSON.stringify(handover.map((h) => h.firstB - h.lastA))} ms between a's last call and b's first`,
+    );
+    for (const count of perKept) expect(count).toBeGreaterThan(0);
+    expect(longestKeptPause).toBeLessThan((windowEnd - joinStartedAt) / 2);
+    for (const h of handover) expect(h.lastA).toBeLessThanOrEqual(h.firstB);
   }, 120_000);
 });
