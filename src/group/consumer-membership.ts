@@ -35,9 +35,10 @@
  *   the API: fatal (`onFatal`).
  *
  * STALE_MEMBER_EPOCH on OffsetCommit (the coordinator bumped our epoch and the heartbeat answer
- * saying so had not arrived yet) is not handled here: the group consumer reports the failed commit
- * in its "commit" event and, since the offsets stay above the last committed ones, commits them
- * again at the next interval — with the epoch the next heartbeat brought.
+ * saying so had not arrived yet): the group consumer asks `refreshEpoch`, which heartbeats at once
+ * (or waits for the heartbeat in flight) and reports whether a newer epoch arrived; the commit is
+ * then made again with it. The coordinator bumps a member's epoch only while handling that
+ * member's heartbeat, so a commit can only be stale while a heartbeat is in flight.
  */
 import type { Cluster, TopicPartition } from "../client/cluster.ts";
 import { noKafkaThere, tpKey } from "../client/cluster.ts";
@@ -116,6 +117,8 @@ export class ConsumerMembership implements Membership {
   private readonly backoff = new Backoff({ initialMs: 200, maxMs: 5_000 });
   private readonly reconcileBackoff = new Backoff({ initialMs: 200, maxMs: 5_000 });
   private reconcileStarted = 0;
+  /** `refreshEpoch` calls waiting for the next heartbeat's outcome. */
+  private epochWaiters: Array<() => void> = [];
 
   constructor(options: ConsumerMembershipOptions, handlers: MembershipHandlers) {
     this.options = options;
@@ -139,6 +142,30 @@ export class ConsumerMembership implements Membership {
   requestRejoin(): void {
     this.rejoinRequested = true;
     this.wake();
+  }
+
+  async refreshEpoch(stale: number): Promise<boolean> {
+    // Two heartbeats' worth of time: the one in flight (its answer may carry the new epoch) and one more.
+    const deadline = Date.now() + 2 * Math.max(this.intervalMs * 2, 5_000);
+    if (this.generationId === stale && !this.stopping) this.ackNow();
+    while (this.generationId === stale && !this.stopping && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadline - Date.now());
+        this.epochWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    // Epoch 0: fenced and rejoining; the partitions are lost, not committed.
+    return this.generationId !== stale && this.generationId > 0 && !this.stopping;
+  }
+
+  /** Wakes `refreshEpoch` calls: a heartbeat answered (or failed), or the loop ended. */
+  private heartbeatSettled(): void {
+    const waiters = this.epochWaiters;
+    this.epochWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   async stop(): Promise<void> {
@@ -194,21 +221,28 @@ export class ConsumerMembership implements Membership {
   // ---------------------------------------------------------------------------------------------
 
   private async run(): Promise<void> {
-    while (!this.stopping) {
-      try {
-        if (this.rejoinRequested) await this.giveBackAndLeave();
-        await this.heartbeat();
-        this.backoff.reset();
-        if (this.stopping) break;
-        if (!this.heartbeatNow) await this.sleep(this.intervalMs);
-        this.heartbeatNow = false;
-      } catch (error) {
-        if (this.stopping) break;
-        this.sendFull = true;
-        if (await this.handleError(error)) break;
-        if (!this.heartbeatNow) await this.sleep(this.backoff.next());
-        this.heartbeatNow = false;
+    try {
+      while (!this.stopping) {
+        try {
+          if (this.rejoinRequested) await this.giveBackAndLeave();
+          await this.heartbeat();
+          this.heartbeatSettled();
+          this.backoff.reset();
+          if (this.stopping) break;
+          if (!this.heartbeatNow) await this.sleep(this.intervalMs);
+          this.heartbeatNow = false;
+        } catch (error) {
+          if (this.stopping) break;
+          this.sendFull = true;
+          const fatal = await this.handleError(error);
+          this.heartbeatSettled();
+          if (fatal) break;
+          if (!this.heartbeatNow) await this.sleep(this.backoff.next());
+          this.heartbeatNow = false;
+        }
       }
+    } finally {
+      this.heartbeatSettled();
     }
   }
 

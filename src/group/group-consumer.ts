@@ -13,7 +13,8 @@
  * Commits: every `commitIntervalMs`, on revoke (after draining) and on stop, each partition's
  * `committable()` offset is committed with the current generation — never past a record that is
  * not acknowledged. Lost partitions (the group moved on) are not committed. Acknowledgements that
- * carry another generation than the partition's worker are dropped and counted.
+ * carry another generation than the partition's worker are dropped and counted. A KIP-848 commit
+ * refused with STALE_MEMBER_EPOCH is made again once the membership has the newer epoch.
  *
  * Backpressure: a partition whose worker has `prefetchCount` records or `prefetchBytes` bytes
  * queued is paused in the fetcher, and resumed when its queue is below half of both.
@@ -21,7 +22,7 @@
 import type { TopicPartition } from "../client/cluster.ts";
 import { tpKey } from "../client/cluster.ts";
 import { createConsumer, recordRunOf, type ConsumerOptions, type Consumer as Fetcher, type OffsetResetPolicy, type SeekTarget } from "../consumer/consumer.ts";
-import { TributaryError } from "../errors.ts";
+import { KafkaProtocolError, TributaryError } from "../errors.ts";
 import type { DecodedRecord } from "../records/types.ts";
 import { resolveAssignors, type Assignor, type AssignorName } from "./assignors.ts";
 import { GroupEvents } from "./events.ts";
@@ -172,6 +173,15 @@ export function createGroupConsumer(options: GroupConsumerOptions): GroupConsume
 }
 
 const MiB = 1024 * 1024;
+const STALE_MEMBER_EPOCH = 113;
+/** Commits of the same offsets after STALE_MEMBER_EPOCH answers, each after the epoch moved on. */
+const MAX_STALE_EPOCH_COMMITS = 3;
+
+/** A worker's offset due to be committed. */
+interface DueCommit {
+  worker: PartitionWorker;
+  offset: number;
+}
 /** What a queued record counts for `prefetchBytes` beyond its key and value: its columns (44 bytes) and, once handled, its object. */
 const RECORD_OVERHEAD_BYTES = 70;
 
@@ -480,24 +490,40 @@ class ClassicGroupConsumer implements GroupConsumer {
   }
 
   private async commitWorkers(workers: PartitionWorker[]): Promise<void> {
-    const due = workers.map((w) => ({ worker: w, offset: w.committable() })).filter(({ worker, offset }) => offset > worker.lastCommitted);
+    let due = workers.map((w) => ({ worker: w, offset: w.committable() })).filter(({ worker, offset }) => offset > worker.lastCommitted);
     for (const w of workers) this.events.emit({ type: "lag", topic: w.topic, partition: w.partition, lag: w.lag });
-    if (due.length === 0) return;
-    const generationId = this.membership.generationId;
+    for (let attempt = 1; due.length > 0; attempt++) {
+      const generationId = this.membership.generationId;
+      const stale = await this.commitOnce(due, generationId);
+      // KIP-848: our epoch was stale (a heartbeat bumped it and its answer was still on the way).
+      // Once the answer is in, commit the same offsets again — for partitions still ours.
+      if (stale.length === 0 || attempt >= MAX_STALE_EPOCH_COMMITS || !(await this.membership.refreshEpoch?.(generationId))) return;
+      due = stale.filter(({ worker }) => this.workers.get(tpKey(worker)) === worker);
+    }
+  }
+
+  /** One OffsetCommit of `due` in `generationId`; returns the entries refused for a stale member epoch. */
+  private async commitOnce(due: DueCommit[], generationId: number): Promise<DueCommit[]> {
     const offsets = due.map(({ worker, offset }) => ({ topic: worker.topic, partition: worker.partition, offset }));
     try {
       const results = await commitOffsets(this.fetcher.cluster, {
         groupId: this.groupId, generationId, memberId: this.membership.memberId, groupInstanceId: this.options.groupInstanceId ?? null,
       }, offsets);
       let firstError: Error | undefined;
-      for (const { worker, offset } of due) {
-        const error = results.get(tpKey(worker));
-        if (error) firstError ??= error;
-        else if (results.has(tpKey(worker))) worker.lastCommitted = Math.max(worker.lastCommitted, offset);
+      const stale: DueCommit[] = [];
+      for (const entry of due) {
+        const error = results.get(tpKey(entry.worker));
+        if (error) {
+          firstError ??= error;
+          if (error instanceof KafkaProtocolError && error.code === STALE_MEMBER_EPOCH) stale.push(entry);
+        } else if (results.has(tpKey(entry.worker))) {
+          entry.worker.lastCommitted = Math.max(entry.worker.lastCommitted, entry.offset);
+        }
       }
       if (firstError) this.stats.commitErrors++;
       else this.stats.commits++;
       this.events.emit({ type: "commit", generationId, offsets, error: firstError });
+      return stale;
     } catch (error) {
       this.stats.commitErrors++;
       this.events.emit({ type: "commit", generationId, offsets, error: error as Error });

@@ -77,6 +77,12 @@ export interface Membership {
   leaveUntil(until: Promise<unknown>): Promise<void>;
   /** True between joining and receiving the new assignment: commits then would be refused (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION). */
   readonly joining?: boolean;
+  /**
+   * KIP-848 only: the coordinator refused a commit made with member epoch `stale` (STALE_MEMBER_EPOCH:
+   * it bumped the epoch in a heartbeat whose answer had not arrived yet). Heartbeats at once and
+   * resolves true when a newer epoch arrived, false when none will (stopping, fenced, no answer).
+   */
+  refreshEpoch?(stale: number): Promise<boolean>;
 }
 
 const MEMBER_ID_REQUIRED = 79;

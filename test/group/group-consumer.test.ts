@@ -495,6 +495,49 @@ describe("group consumer: what only the consumer protocol (KIP-848) has", () => 
     expect((await describeConsumerGroup(groupId)).members).toEqual([]);
   }, 90_000);
 
+  it("a commit refused with STALE_MEMBER_EPOCH (the heartbeat that bumped the epoch still on its way back) is made again with the new epoch", async () => {
+    const topic = await createTopic(2);
+    await produceValues(topic, 100);
+    const groupId = unique("stale-commit");
+    const log: Handled[] = [];
+    const commits: Extract<GroupEvent, { type: "commit" }>[] = [];
+    const a = member(topic, groupId, { commitIntervalMs: 600_000 });
+    a.events.on((e) => void (e.type === "commit" && commits.push(e)));
+    void a.run({ handler: logInto(log, "a") });
+    await waitFor("100 records handled", () => log.length === 100);
+    await waitForStableConsumerGroup(groupId, topic, [a]);
+
+    // A slow way back: heartbeat answers reach the member 3 s after the coordinator sent them.
+    const cluster = a.fetcher.cluster;
+    const send = cluster.sendToCoordinator.bind(cluster);
+    let holdMs = 0;
+    cluster.sendToCoordinator = (async (...args: Parameters<typeof send>) => {
+      const answer = await send(...args);
+      if (args[1] === APIS.ConsumerGroupHeartbeat && holdMs > 0) await new Promise((resolve) => setTimeout(resolve, holdMs));
+      return answer;
+    }) as typeof send;
+    holdMs = 3_000;
+    // A new partition: the coordinator bumps the member's epoch at its next heartbeat.
+    expect(failed(await admin.createPartitions([{ topic, count: 3 }]))).toEqual([]);
+    const known = a.generationId;
+    const deadline = Date.now() + 10_000;
+    while (((await describeConsumerGroup(groupId)).members[0]?.memberEpoch ?? 0) <= known) {
+      if (Date.now() > deadline) throw new Error("the coordinator did not bump the member epoch");
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(a.generationId).toBe(known); // the answer saying so is still held
+
+    const before = commits.length;
+    await a.commit();
+    holdMs = 0;
+    const made = commits.slice(before);
+    expect(made[0]).toMatchObject({ generationId: known, error: { errorName: "STALE_MEMBER_EPOCH" } });
+    expect(made.at(-1)!.error).toBeUndefined();
+    expect(made.at(-1)!.generationId).toBeGreaterThan(known);
+    expect((await committedOffsets(groupId))[0]).toBe(100);
+    await a.stop();
+  }, 60_000);
+
   it("the server-side assignor is the member's choice: remoteAssignor \"range\" gives contiguous ranges, and Kafka's tool names it", async () => {
     const topic = await createTopic(4);
     const groupId = unique("range");
