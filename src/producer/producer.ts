@@ -82,6 +82,13 @@ export interface ProducerOptions {
   requestTimeoutMs?: number;
   /** A record fails if not acknowledged this long after its batch was created. Default 120 s. */
   deliveryTimeoutMs?: number;
+  /**
+   * How long `send` waits for its topics' metadata (Java's `max.block.ms`) before it rejects with
+   * the last error: a ConnectionError when no broker answers (a closed port, a wrong address).
+   * A topic the cluster does not have fails at once (UNKNOWN_TOPIC_OR_PARTITION). Default 60 s,
+   * at most `deliveryTimeoutMs`.
+   */
+  maxBlockMs?: number;
   /** Backoff of retries (and the metadata look-ups of `send`). */
   retry?: Omit<RetryOptions, "deadlineMs">;
   connectTimeoutMs?: number;
@@ -361,6 +368,7 @@ class ProducerImpl implements Producer {
   private readonly maxInFlight: number;
   private readonly requestTimeoutMs: number;
   private readonly deliveryTimeoutMs: number;
+  private readonly maxBlockMs: number;
   private readonly backoffInitialMs: number;
   private readonly backoffMaxMs: number;
   private readonly partitioner: Partitioner | undefined;
@@ -401,6 +409,7 @@ class ProducerImpl implements Producer {
     if (this.idempotent && this.maxInFlight > 5) throw new RangeError("an idempotent producer allows at most 5 requests in flight (the broker tracks 5 batches per producer)");
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 120_000;
+    this.maxBlockMs = Math.min(options.maxBlockMs ?? 60_000, this.deliveryTimeoutMs);
     this.backoffInitialMs = options.retry?.initialMs ?? 100;
     this.backoffMaxMs = options.retry?.maxMs ?? 1_000;
     this.partitioner = options.partitioner;
@@ -506,7 +515,7 @@ class ProducerImpl implements Producer {
       const m = await this.cluster.metadataFor(topics);
       for (const topic of topics) if (!m.topics.has(topic)) await this.cluster.metadataFor(topics, { refresh: true });
       return m;
-    }, { deadlineMs: this.deliveryTimeoutMs });
+    }, { deadlineMs: this.maxBlockMs });
     const counts = new Map<string, number>();
     for (const topic of topics) {
       const info = (this.cluster.metadata ?? meta).topics.get(topic);
