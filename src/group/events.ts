@@ -21,7 +21,13 @@ export type GroupEvent =
   | { type: "skipped"; at: number; topic: string; partition: number; offsets: number[]; error: unknown }
   | { type: "dead-lettered"; at: number; topic: string; partition: number; offsets: number[]; deadLetterTopic: string; error: unknown }
   | { type: "partition-stopped"; at: number; topic: string; partition: number; committable: number }
-  | { type: "stall"; at: number; topic: string; partition: number; durationMs: number }
+  /** A partition's call ran past `maxHandlerMs` (`call`: a records call, or its `{ caughtUp }` notification); the member leaves until it returns. */
+  | { type: "stall"; at: number; topic: string; partition: number; durationMs: number; call: "records" | "caughtUp" }
+  /**
+   * An `{ assigned }`, `{ revoked }` or `{ lost }` notification ran past `maxHandlerMs`: the
+   * membership goes on without waiting for it (the call keeps running; a later failure is an "error").
+   */
+  | { type: "notification-stall"; at: number; notification: "assigned" | "revoked" | "lost"; partitions: TopicPartition[]; durationMs: number }
   /** A partition worker's own loop failed; it restarts from the last acknowledged offset after `restartInMs` (null: it was stopping). */
   | { type: "worker-crash"; at: number; topic: string; partition: number; error: unknown; crashes: number; restartInMs: number | null }
   | { type: "error"; at: number; error: unknown; topic?: string; partition?: number }

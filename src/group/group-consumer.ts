@@ -109,6 +109,9 @@ export type GroupNotification =
   | CaughtUpNotification
   | RecordsNotification;
 
+/** The notifications the membership sends (not a partition worker's). */
+type MembershipNotification = Extract<GroupNotification, { assigned: TopicPartition[] } | { revoked: TopicPartition[] } | { lost: TopicPartition[] }>;
+
 export interface GroupRecord extends DecodedRecord {
   topic: string;
   partition: number;
@@ -606,7 +609,7 @@ class ClassicGroupConsumer implements GroupConsumer {
     for (const w of fresh) {
       this.stallsReported.add(w);
       this.stats.stalls++;
-      this.events.emit({ type: "stall", topic: w.topic, partition: w.partition, durationMs: now - w.callStartedAt! });
+      this.events.emit({ type: "stall", topic: w.topic, partition: w.partition, durationMs: now - w.callStartedAt!, call: w.callKind });
     }
     if (this.stopping) return;
     void this.membership.leaveUntil(Promise.all(stalled.map((w) => w.finished))).catch((error: unknown) => this.events.emit({ type: "error", error }));
@@ -614,12 +617,29 @@ class ClassicGroupConsumer implements GroupConsumer {
 
   private readonly stallsReported = new WeakSet<PartitionWorker>();
 
-  private async notify(notification: GroupNotification): Promise<void> {
-    try {
-      await this.handler?.(notification);
-    } catch (error) {
+  /**
+   * An `{ assigned }`, `{ revoked }` or `{ lost }` call. The membership waits for it (so the
+   * application sees them in order), but for `maxHandlerMs` at most: past that the call is
+   * reported as a stall and the membership goes on, so a stuck notification cannot keep this
+   * member from rejoining, or its heartbeats from running, for ever.
+   */
+  private async notify(notification: MembershipNotification): Promise<void> {
+    const startedAt = Date.now();
+    const call = (async () => this.handler?.(notification))().catch((error: unknown) => {
       this.events.emit({ type: "error", error });
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<"stalled">((resolve) => (timer = setTimeout(() => resolve("stalled"), this.maxHandlerMs)));
+    try {
+      if ((await Promise.race([call, stalled])) !== "stalled") return;
+    } finally {
+      clearTimeout(timer);
     }
+    const [kind, partitions] = "assigned" in notification ? ["assigned", notification.assigned] as const
+      : "revoked" in notification ? ["revoked", notification.revoked] as const
+      : ["lost", notification.lost] as const;
+    this.stats.stalls++;
+    this.events.emit({ type: "notification-stall", notification: kind, partitions, durationMs: Date.now() - startedAt });
   }
 
   /** Leaves the group: with `graceful`, drains and commits first (membership.stop revokes everything). */

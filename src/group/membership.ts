@@ -116,6 +116,8 @@ export class ClassicMembership implements Membership {
   /** The leader's view of the subscribed topics' partition counts in this generation. */
   private assignedCounts = new Map<string, number>();
   private lastMetadataCheck = 0;
+  /** What a heartbeat sent while a handler ran learned (membership lost, fenced): handled by the loop next. */
+  private learnedDuringHandler: unknown;
 
   constructor(options: MembershipOptions, handlers: MembershipHandlers) {
     this.options = options;
@@ -169,6 +171,9 @@ export class ClassicMembership implements Membership {
   private async run(): Promise<void> {
     while (!this.stopping) {
       try {
+        const learned = this.learnedDuringHandler;
+        this.learnedDuringHandler = undefined;
+        if (learned !== undefined) throw learned;
         if (this.rejoin) {
           await this.rebalance();
         } else {
@@ -202,7 +207,7 @@ export class ClassicMembership implements Membership {
     if (!cooperative && this.assignment.length > 0) {
       const revoked = this.assignment;
       this.assignment = [];
-      await this.handlers.onRevoke(revoked, this.generationId);
+      await this.heartbeatingDuring(() => this.handlers.onRevoke(revoked, this.generationId));
     }
     if (this.stopping) return;
     const owned = this.assignment;
@@ -215,11 +220,11 @@ export class ClassicMembership implements Membership {
     const added = this.assignment.filter((tp) => !before.has(key(tp)));
     const revoked = owned.filter((tp) => !now.has(key(tp)));
     if (revoked.length > 0) {
-      await this.handlers.onRevoke(revoked, this.generationId);
+      await this.heartbeatingDuring(() => this.handlers.onRevoke(revoked, this.generationId));
       this.rejoin = true; // so the revoked partitions reach their new owners
     }
     try {
-      await this.handlers.onAssign(added, this.generationId);
+      await this.heartbeatingDuring(() => this.handlers.onAssign(added, this.generationId));
     } catch (error) {
       // Could not start on the new share (committed offsets unreadable, say): give it back and rejoin.
       const failed = new Set(added.map(key));
@@ -311,6 +316,42 @@ export class ClassicMembership implements Membership {
     throwIfError(sync.errorCode, groupId);
     // Only what we subscribed to: a buggy or foreign leader must not make us read other topics.
     this.assignment = decodeAssignment(sync.assignment).partitions.filter((tp) => topics.includes(tp.topic));
+  }
+
+  /**
+   * Runs a handler (draining revoked partitions, reading committed offsets, the application's
+   * `{ assigned }`/`{ revoked }`) while heartbeating on the side, as Java's heartbeat thread does
+   * (KIP-62): a handler slower than the session timeout does not cost the membership. What the
+   * heartbeats learn waits for the handler: a rebalance sets `rejoin`; a lost membership or a
+   * fatal error is kept for the loop, which handles it next.
+   */
+  private async heartbeatingDuring<T>(handler: () => Promise<T>): Promise<T> {
+    if (this.memberId === "" || this.generationId < 0) return handler();
+    const alarm = new Alarm();
+    let settled = false;
+    const side = (async () => {
+      while (!settled) {
+        await alarm.sleep(this.options.heartbeatIntervalMs);
+        if (settled) return;
+        try {
+          await this.heartbeat();
+        } catch (error) {
+          if (error instanceof KafkaProtocolError && error.code === REBALANCE_IN_PROGRESS) this.rejoin = true;
+          else if (error instanceof KafkaProtocolError && !COORDINATOR.has(error.code)) {
+            this.learnedDuringHandler ??= error;
+            return;
+          }
+          // Otherwise (a broken connection, a moved coordinator): the next beat tries again.
+        }
+      }
+    })();
+    try {
+      return await handler();
+    } finally {
+      settled = true;
+      alarm.ring();
+      await side;
+    }
   }
 
   private async heartbeat(): Promise<void> {

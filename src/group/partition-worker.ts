@@ -126,6 +126,8 @@ export class PartitionWorker {
   private paused = false;
   /** Date.now() when the running call started (undefined when idle): stall detection reads it. */
   callStartedAt: number | undefined;
+  /** What the running (or last) call is: records, or a `{ caughtUp }` notification. */
+  callKind: "records" | "caughtUp" = "records";
 
   private readonly options: PartitionWorkerOptions;
   /** Created at the committed offset, or at the first fetched record (where the reset policy put the position). */
@@ -339,6 +341,7 @@ export class PartitionWorker {
     if (!call) return;
     this.ackedInCall = new Set();
     this.callStartedAt = Date.now();
+    this.callKind = "records";
     const lanes = this.splitIntoLanes(call.records);
     await Promise.all(lanes.map((records, lane) => this.handleLane(records, call.highWatermark, lanes.length > 1 ? lane : undefined)));
     this.callStartedAt = undefined;
@@ -420,11 +423,16 @@ export class PartitionWorker {
     for (const wake of this.retryWakers) wake();
   }
 
+  /** A `{ caughtUp }` call is a call like any other: timed for stalls, waited for by a drain. */
   private async notifyCaughtUp(): Promise<void> {
+    this.callStartedAt = Date.now();
+    this.callKind = "caughtUp";
     try {
       await this.options.handleCaughtUp({ caughtUp: { topic: this.topic, partition: this.partition }, generationId: this.generationId });
     } catch (error) {
       this.options.events.emit({ type: "error", error, topic: this.topic, partition: this.partition });
+    } finally {
+      this.callStartedAt = undefined;
     }
   }
 

@@ -246,6 +246,63 @@ describe.each(["classic", "consumer"] as const)("%s group protocol", (groupProto
       expect(await committed(groupId)).toEqual({ 0: 20, 1: 20 });
     });
 
+    it("a stuck { caughtUp } notification is a stall of its partition: reported, the member leaves and rejoins when it returns", async () => {
+      const topic = await topicWith(5);
+      let release!: () => void;
+      const stuck = new Promise<void>((resolve) => (release = resolve));
+      let caughtUps = 0;
+      const handled: number[] = [];
+      const consumer = member(topic, { maxHandlerMs: 300, drainMs: 100 });
+      const run = consumer.run({
+        handler: async (n) => {
+          if ("records" in n) for (const r of n.records) handled.push(r.offset);
+          if ("caughtUp" in n && ++caughtUps === 1) await stuck;
+        },
+      });
+      await waitFor("the stall to be reported and the member to leave", () => ofType(consumer.log, "left").length === 1);
+      expect(ofType(consumer.log, "stall")).toMatchObject([{ topic, partition: 0, call: "caughtUp" }]);
+      expect(handled).toEqual([0, 1, 2, 3, 4]);
+      release();
+      await waitFor("the member to rejoin", () => ofType(consumer.log, "joined").length === 2 && consumer.assignment().length === 1);
+      await consumer.stop();
+      await run;
+      expect(await committed(consumer.groupId)).toEqual({ 0: 5 });
+    });
+
+    it("a stuck { assigned } notification is reported and the membership goes on: records are handled, and a joining member gets its share", async () => {
+      const topic = await topicWith(20, 2);
+      const groupId = unique("group");
+      let release!: () => void;
+      const stuck = new Promise<void>((resolve) => (release = resolve));
+      let assignedCalls = 0;
+      const handled = new Set<string>();
+      const handler = async (n: Parameters<Parameters<GroupConsumer["run"]>[0]["handler"] & object>[0]) => {
+        if ("records" in n) for (const r of n.records) handled.add(`${n.partition}:${r.offset}`);
+      };
+      const a = member(topic, { groupId, maxHandlerMs: 300 });
+      const runA = a.run({
+        handler: async (n) => {
+          if ("assigned" in n && ++assignedCalls === 1) await stuck;
+          await handler(n);
+        },
+      });
+      await waitFor("the stuck { assigned } to be reported", () => ofType(a.log, "notification-stall").length === 1);
+      expect(ofType(a.log, "notification-stall")[0]).toMatchObject({ notification: "assigned", partitions: [{ topic, partition: 0 }, { topic, partition: 1 }] });
+      expect(a.stats.stalls).toBe(1);
+      await waitFor("a to handle both partitions meanwhile", () => handled.size === 20);
+      const b = member(topic, { groupId, maxHandlerMs: 300 });
+      const runB = b.run({ handler });
+      // The first { assigned } call is still stuck: the group rebalanced around it.
+      await waitFor("the two members to share the partitions", () => a.assignment().length === 1 && b.assignment().length === 1);
+      expect(assignedCalls).toBeGreaterThanOrEqual(1);
+      release();
+      for (const [consumer, run] of [[a, runA], [b, runB]] as const) {
+        await consumer.stop();
+        await run;
+      }
+      expect(await committed(groupId)).toEqual({ 0: 10, 1: 10 });
+    });
+
     it("a call stuck past maxHandlerMs is reported; the member leaves the group and rejoins when the call returns", async () => {
       const topic = await topicWith(10);
       let release!: () => void;
@@ -408,6 +465,36 @@ describe.each(["classic", "consumer"] as const)("%s group protocol", (groupProto
       await run;
       expect(await committed(consumer.groupId)).toEqual({ 0: 200 });
     });
+  });
+});
+
+describe("classic group: heartbeats while handlers run (KIP-62)", () => {
+  it("an { assigned } notification slower than the session does not cost the membership", async () => {
+    const topic = await topicWith(10);
+    const consumer = memberOf(topic, { sessionTimeoutMs: 1_000, heartbeatIntervalMs: 200, rebalanceTimeoutMs: 10_000 });
+    let assignedDoneAt = 0;
+    const handled: number[] = [];
+    const run = consumer.run({
+      handler: async (n) => {
+        if ("assigned" in n && assignedDoneAt === 0) {
+          await new Promise((resolve) => setTimeout(resolve, 3_000)); // three sessions long
+          assignedDoneAt = Date.now();
+        }
+        if ("records" in n) for (const r of n.records) handled.push(r.offset);
+      },
+    });
+    await waitFor("the slow { assigned } to return", () => assignedDoneAt > 0);
+    const generation = consumer.generationId;
+    // Heartbeats after the handler: the coordinator still knows the member, in the same generation.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(ofType(consumer.log, "lost")).toEqual([]);
+    expect(ofType(consumer.log, "joined")).toHaveLength(1);
+    expect(consumer.generationId).toBe(generation);
+    expect(consumer.assignment()).toEqual([{ topic, partition: 0 }]);
+    expect(handled).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    await consumer.stop();
+    await run;
+    expect(await committed(consumer.groupId)).toEqual({ 0: 10 });
   });
 });
 
