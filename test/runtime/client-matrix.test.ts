@@ -8,13 +8,15 @@
  * which partition each keyed record lands in (Kafka's murmur2, computed here), and the offsets
  * the admin client lists. Then, on a second topic, the rest of the API in every runtime: acks 1
  * and 0, a custom partitioner, linger and flush(), explicit timestamps, a seek by timestamp,
- * pause/resume, run({ eachBatch }), createPartitions and deleteRecords.
+ * pause/resume, run({ eachBatch }), createPartitions and deleteRecords. And SASL in every runtime:
+ * PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (Web Crypto) and OAUTHBEARER through the broker's SASL
+ * listener, a producer and a consumer per mechanism, and a wrong password.
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createAdmin, partitionForKey } from "../../src/entry/node.ts";
-import { SINGLE_BROKER } from "../support/kafka.ts";
+import { SINGLE_BROKER, SINGLE_SASL_PORT } from "../support/kafka.ts";
 import { bin, cleanScratch, consumerProject, denoRun, runJson, RUNTIME_DIR as here, workerdTest } from "./runtimes.ts";
 import { canonicalBytes, CODECS, generateRecords, LARGE_VALUE_BYTES, PARTITIONS } from "./client-suite.js";
 
@@ -53,6 +55,8 @@ interface Suite {
     partitionsAfterCreate: number | null;
     earliestAfterDelete: number | null;
   } | null;
+  /** Per SASL mechanism "ok" or what failed; `wrongPassword`: the error's class name. */
+  sasl: Record<string, string> | null;
   deleted: boolean;
   goneAfterDelete: boolean;
   closed: boolean;
@@ -164,6 +168,8 @@ async function expectSuitePassed(result: Suite, runtimePrefix: string) {
     partitionsAfterCreate: 3,
     earliestAfterDelete: 2,
   });
+  // Every mechanism wrote and read a record through the SASL listener; a wrong password is typed.
+  expect(result.sasl).toEqual({ PLAIN: "ok", "SCRAM-SHA-256": "ok", "SCRAM-SHA-512": "ok", OAUTHBEARER: "ok", wrongPassword: "AuthenticationError" });
   expect({ deleted: result.deleted, goneAfterDelete: result.goneAfterDelete, closed: result.closed }).toEqual({ deleted: true, goneAfterDelete: true, closed: true });
   // And from here: the topic is gone.
   expect(await admin.describeTopics([topic])).toEqual([]);
@@ -173,7 +179,8 @@ describe("runtime client matrix (admin, producer, consumer against the real brok
   const consumer = consumerProject(["run-client.js", "client-suite.js"]);
   const runner = join(consumer, "run-client.js");
   const suite = (command: string, args: string[]) => runJson<Suite>(command, args, { timeoutMs: 75_000 });
-  const target = (topic: string) => [host, String(port), topic, String(SEED)];
+  const target = (topic: string) => [host, String(port), topic, String(SEED), String(SINGLE_SASL_PORT)];
+  const allowNet = `${host}:${port},${host}:${SINGLE_SASL_PORT}`;
 
   it("Node 20 (node:net)", async () => {
     await expectSuitePassed(await suite(bin("node20/bin/node"), [runner, ...target(newTopic("node20"))]), "node v20.");
@@ -188,17 +195,17 @@ describe("runtime client matrix (admin, producer, consumer against the real brok
   }, CASE_TIMEOUT_MS);
 
   it("Deno, installed as an npm package (Deno.connect), --allow-net to the broker only", async () => {
-    const args = denoRun(runner, target(newTopic("deno")), { allowNet: `${host}:${port}`, config: join(consumer, "deno.json") });
+    const args = denoRun(runner, target(newTopic("deno")), { allowNet, config: join(consumer, "deno.json") });
     await expectSuitePassed(await suite(bin(".bin/deno"), args), "deno ");
   }, CASE_TIMEOUT_MS);
 
   it("Deno, from source as JSR serves it (deno.json), --allow-net to the broker only", async () => {
-    const args = denoRun(join(here, "run-client.js"), target(newTopic("deno-jsr")), { allowNet: `${host}:${port}` });
+    const args = denoRun(join(here, "run-client.js"), target(newTopic("deno-jsr")), { allowNet });
     await expectSuitePassed(await suite(bin(".bin/deno"), args), "deno ");
   }, CASE_TIMEOUT_MS);
 
   it("workerd: a worker runs the same suite through cloudflare:sockets", async () => {
-    const bindings = { KAFKA_HOST: host, KAFKA_PORT: String(port), TOPIC: newTopic("workerd"), SEED: String(SEED) };
+    const bindings = { KAFKA_HOST: host, KAFKA_PORT: String(port), KAFKA_SASL_PORT: String(SINGLE_SASL_PORT), TOPIC: newTopic("workerd"), SEED: String(SEED) };
     const args = workerdTest({ runners: ["run-client-workerd.js", "client-suite.js"], bindings, network: true });
     await expectSuitePassed(await suite(bin(".bin/workerd"), args), "workerd ");
   }, CASE_TIMEOUT_MS);

@@ -266,12 +266,77 @@ async function moreOfTheApi(tributary, admin, common, topic) {
   return facts;
 }
 
+/** An unsecured JWT (alg "none", empty signature): what the broker's default OAUTHBEARER validator accepts. */
+function unsecuredJwt(claims) {
+  const part = (value) => btoa(JSON.stringify(value)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  return `${part({ alg: "none" })}.${part(claims)}.`;
+}
+
+/**
+ * Every SASL mechanism over the broker's SASL listener (scripts/kafka/sasl.properties): per
+ * mechanism, a producer and a consumer whose every connection logs in through the `authenticate`
+ * hook write one record to `topic` and read it back; then a wrong password. Reports, per
+ * mechanism, "ok" or what went wrong, and the wrong password's error class.
+ */
+async function overSasl(tributary, admin, host, saslPort, topic) {
+  const now = () => Math.floor(Date.now() / 1000);
+  const mechanisms = {
+    PLAIN: () => tributary.saslPlain({ username: "alice", password: "alice-secret" }),
+    "SCRAM-SHA-256": () => tributary.saslScramSha256({ username: "alice", password: "alice-secret" }),
+    "SCRAM-SHA-512": () => tributary.saslScramSha512({ username: "bob", password: "bob-secret" }),
+    OAUTHBEARER: () => tributary.saslOAuthBearer({ token: async () => unsecuredJwt({ sub: "carol", iat: now(), exp: now() + 3600 }) }),
+  };
+  const over = (mechanism) => ({
+    brokers: [`${host}:${saslPort}`],
+    clientId: "tributary-client-suite-sasl",
+    requestTimeoutMs: 15_000,
+    retry: { deadlineMs: 15_000 },
+    authenticate: (c) => tributary.authenticateSasl(c.connection, mechanism(), { apiVersions: c.apiVersions, clientId: c.clientId }),
+  });
+  const facts = {};
+  const [created] = await admin.createTopics([{ topic, numPartitions: 1, replicationFactor: 1 }]);
+  if (created.error) throw created.error;
+  try {
+    for (const [name, mechanism] of Object.entries(mechanisms)) {
+      const value = `written over ${name}`;
+      const producer = tributary.createProducer(over(mechanism));
+      const consumer = tributary.createConsumer({ ...over(mechanism), maxWaitMs: 100 });
+      try {
+        const [sent] = await producer.send({ topic, messages: [{ key: name, value }] });
+        consumer.assign([{ topic, partition: sent.partition, offset: sent.offset }]);
+        for await (const batch of consumer.batches()) {
+          const record = batch.records[0];
+          facts[name] = record && new TextDecoder().decode(record.value) === value ? "ok" : "read something else";
+          break;
+        }
+      } catch (error) {
+        facts[name] = errorText(error);
+      } finally {
+        await consumer.close().catch(() => {});
+        await producer.close().catch(() => {});
+      }
+    }
+    const wrong = tributary.createAdmin({ ...over(() => tributary.saslScramSha512({ username: "bob", password: "wrong" })), retry: { deadlineMs: 5_000 } });
+    try {
+      await wrong.listTopics();
+      facts.wrongPassword = "accepted";
+    } catch (error) {
+      facts.wrongPassword = error instanceof tributary.AuthenticationError ? "AuthenticationError" : errorText(error);
+    } finally {
+      wrong.close();
+    }
+  } finally {
+    await admin.deleteTopics([topic]).catch(() => {});
+  }
+  return facts;
+}
+
 /**
  * Runs the suite against the broker at host:port with a topic named `topic` (which must not
  * exist), records from `generateRecords(seed, shape)`. Never throws: failures are in `error` and
  * the checks.
  */
-export async function runClientSuite(tributary, { host, port, topic, seed, shape = {}, deadlineMs = 40_000 }) {
+export async function runClientSuite(tributary, { host, port, topic, seed, saslPort = null, shape = {}, deadlineMs = 40_000 }) {
   const brokers = [`${host}:${port}`];
   const started = Date.now();
   const common = { brokers, clientId: "tributary-client-suite", requestTimeoutMs: 15_000 };
@@ -299,6 +364,8 @@ export async function runClientSuite(tributary, { host, port, topic, seed, shape
     checks: {},
     /** The rest of the API, on a second topic (see moreOfTheApi). */
     more: null,
+    /** Each SASL mechanism through the broker's SASL listener, when `saslPort` is given (see overSasl). */
+    sasl: null,
     deleted: false,
     goneAfterDelete: false,
     closed: false,
@@ -444,6 +511,7 @@ export async function runClientSuite(tributary, { host, port, topic, seed, shape
     facts.checks.codecsAsSent = codecsAsSent;
 
     facts.more = await moreOfTheApi(tributary, admin, common, `${topic}-more`);
+    if (saslPort !== null) facts.sasl = await overSasl(tributary, admin, host, saslPort, `${topic}-sasl`);
   } catch (error) {
     facts.error = errorText(error);
   } finally {

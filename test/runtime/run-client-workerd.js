@@ -6,7 +6,10 @@ import { runClientSuite } from "./client-suite.js";
 
 export default {
   async test(_controller, env) {
-    const options = { host: env.KAFKA_HOST, port: Number(env.KAFKA_PORT), topic: env.TOPIC, seed: Number(env.SEED) };
+    const options = {
+      host: env.KAFKA_HOST, port: Number(env.KAFKA_PORT), topic: env.TOPIC, seed: Number(env.SEED),
+      saslPort: env.KAFKA_SASL_PORT ? Number(env.KAFKA_SASL_PORT) : null,
+    };
     console.log(JSON.stringify(await runClientSuite(tributary, options)));
   },
 };

@@ -11,6 +11,8 @@ const run = promisify(execFile);
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const KAFKA_SCRIPT = `${REPO_ROOT}scripts/kafka.sh`;
 export const SINGLE_BROKER = { host: "127.0.0.1", port: 9092 } as const;
+/** The single node's SASL_PLAINTEXT listener (every mechanism; scripts/kafka/sasl.properties). */
+export const SINGLE_SASL_PORT = 9094;
 export const CLUSTER_BROKERS = [19092, 19093, 19094].map((port) => ({ host: "127.0.0.1", port }));
 
 /** Runs `scripts/kafka.sh ARGS…` and returns its stdout. */
