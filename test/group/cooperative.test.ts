@@ -35,6 +35,34 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_00
   }
 }
 
+async function sixPartitionTopic(topic: string): Promise<string> {
+  expect(failed(await admin.createTopics([{ topic, numPartitions: 6, replicationFactor: 1 }]))).toEqual([]);
+  topics.push(topic);
+  return topic;
+}
+
+/** Sends 12 records (values v0, v1, …; two per partition) every ~15 ms until `stop()`, which resolves with how many were sent. */
+function keepProducing(topic: string): { stop(): Promise<number> } {
+  const producer = createProducer({ brokers: BROKERS, lingerMs: 2 });
+  let producing = true;
+  let produced = 0;
+  const production = (async () => {
+    while (producing) {
+      await producer.send({ topic, messages: Array.from({ length: 12 }, (_, i) => ({ key: null, value: `v${produced + i}`, partition: i % 6 })) });
+      produced += 12;
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+  })();
+  return {
+    async stop() {
+      producing = false;
+      await production;
+      await producer.close();
+      return produced;
+    },
+  };
+}
+
 /** Joins the group as a member that answers nothing after its JoinGroup (it holds the next rebalance open). */
 async function silentMember(groupId: string, topic: string, protocol: string): Promise<Cluster> {
   const cluster = new Cluster({ brokers: BROKERS, clientId: "silent-member" });
@@ -57,20 +85,9 @@ interface Scenario {
 }
 
 async function runScenario(assignor: "cooperative-sticky" | "range"): Promise<Scenario> {
-  const topic = `tributary-coop-${assignor}-${stamp}`;
-  expect(failed(await admin.createTopics([{ topic, numPartitions: 6, replicationFactor: 1 }]))).toEqual([]);
-  topics.push(topic);
+  const topic = await sixPartitionTopic(`tributary-coop-${assignor}-${stamp}`);
   const groupId = `${topic}-group`;
-  const producer = createProducer({ brokers: BROKERS, lingerMs: 2 });
-  let producing = true;
-  let produced = 0;
-  const production = (async () => {
-    while (producing) {
-      await producer.send({ topic, messages: Array.from({ length: 12 }, (_, i) => ({ key: null, value: `v${produced + i}`, partition: i % 6 })) });
-      produced += 12;
-      await new Promise((resolve) => setTimeout(resolve, 15));
-    }
-  })();
+  const production = keepProducing(topic);
 
   const events: GroupEvent[] = [];
   const calls: { partition: number; at: number }[] = [];
@@ -96,9 +113,7 @@ async function runScenario(assignor: "cooperative-sticky" | "range"): Promise<Sc
   // The silent member's session expires; the group settles with our member owning all six again.
   await waitFor("the silent member's departure", () => events.filter((e) => e.type === "rebalance").length >= 3 && member.assignment().length === 6, 40_000);
   silent.close();
-  producing = false;
-  await production;
-  await producer.close();
+  const produced = await production.stop();
   await waitFor("every record handled", () => handledValues.size === produced, 30_000);
   await member.stop();
   await run;
@@ -160,20 +175,9 @@ interface Call {
 
 describe("KIP-848 reassignment (groupProtocol \"consumer\", real broker)", () => {
   it("the partitions a member keeps go on being processed while the others move to a joining member", async () => {
-    const topic = `tributary-kip848-move-${stamp}`;
-    expect(failed(await admin.createTopics([{ topic, numPartitions: 6, replicationFactor: 1 }]))).toEqual([]);
-    topics.push(topic);
+    const topic = await sixPartitionTopic(`tributary-kip848-move-${stamp}`);
     const groupId = `${topic}-group`;
-    const producer = createProducer({ brokers: BROKERS, lingerMs: 2 });
-    let producing = true;
-    let produced = 0;
-    const production = (async () => {
-      while (producing) {
-        await producer.send({ topic, messages: Array.from({ length: 12 }, (_, i) => ({ key: null, value: `v${produced + i}`, partition: i % 6 })) });
-        produced += 12;
-        await new Promise((resolve) => setTimeout(resolve, 15));
-      }
-    })();
+    const production = keepProducing(topic);
 
     const handledValues = new Set<string>();
     const newMember = (calls: Call[], events: GroupEvent[]) => {
@@ -215,9 +219,7 @@ describe("KIP-848 reassignment (groupProtocol \"consumer\", real broker)", () =>
     const kept = a.member.assignment().map((tp) => tp.partition).sort();
     expect([...moved, ...kept].sort()).toEqual([0, 1, 2, 3, 4, 5]);
 
-    producing = false;
-    await production;
-    await producer.close();
+    const produced = await production.stop();
     await waitFor("every record handled", () => handledValues.size === produced, 30_000);
     await Promise.all([a.member.stop(), b.member.stop()]);
     await Promise.all([a.run, b.run]);
