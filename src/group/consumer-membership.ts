@@ -119,6 +119,10 @@ export class ConsumerMembership implements Membership {
   private reconcileStarted = 0;
   /** `refreshEpoch` calls waiting for the next heartbeat's outcome. */
   private epochWaiters: Array<() => void> = [];
+  /** The heartbeat loop is running. */
+  private heartbeating = false;
+  /** The loop is giving everything back (`giveBackAndLeave`): no heartbeat goes out meanwhile. */
+  private loopBusy = false;
 
   constructor(options: ConsumerMembershipOptions, handlers: MembershipHandlers) {
     this.options = options;
@@ -145,10 +149,15 @@ export class ConsumerMembership implements Membership {
   }
 
   async refreshEpoch(stale: number): Promise<boolean> {
+    const session = this.session;
     // Two heartbeats' worth of time: the one in flight (its answer may carry the new epoch) and one more.
     const deadline = Date.now() + 2 * Math.max(this.intervalMs * 2, 5_000);
-    if (this.generationId === stale && !this.stopping) this.ackNow();
-    while (this.generationId === stale && !this.stopping && Date.now() < deadline) {
+    // Only the heartbeat loop brings a newer epoch: not once it has ended (stopping, a fatal error),
+    // nor while it is busy giving everything back, nor after a fence (a new session: the
+    // partitions were lost, not committed).
+    const mayChange = () => session === this.session && this.heartbeating && !this.loopBusy && !this.stopping;
+    if (this.generationId === stale && mayChange()) this.ackNow();
+    while (this.generationId === stale && mayChange() && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, deadline - Date.now());
         this.epochWaiters.push(() => {
@@ -157,8 +166,7 @@ export class ConsumerMembership implements Membership {
         });
       });
     }
-    // Epoch 0: fenced and rejoining; the partitions are lost, not committed.
-    return this.generationId !== stale && this.generationId > 0 && !this.stopping;
+    return this.generationId !== stale && this.generationId > 0 && session === this.session && !this.stopping;
   }
 
   /** Wakes `refreshEpoch` calls: a heartbeat answered (or failed), or the loop ended. */
@@ -221,6 +229,7 @@ export class ConsumerMembership implements Membership {
   // ---------------------------------------------------------------------------------------------
 
   private async run(): Promise<void> {
+    this.heartbeating = true;
     try {
       while (!this.stopping) {
         try {
@@ -242,6 +251,7 @@ export class ConsumerMembership implements Membership {
         }
       }
     } finally {
+      this.heartbeating = false;
       this.heartbeatSettled();
     }
   }
@@ -416,6 +426,7 @@ export class ConsumerMembership implements Membership {
   /** The group moved on without us: everything is lost (not committed); rejoin with epoch 0. */
   private async fenced(error: KafkaProtocolError): Promise<void> {
     this.session++;
+    this.heartbeatSettled(); // a reconciliation waiting in refreshEpoch gives up, so it can end
     await this.reconciling;
     const lost = this.owned;
     const epoch = this.generationId;
@@ -431,15 +442,21 @@ export class ConsumerMembership implements Membership {
   /** requestRejoin: revoke everything (committing), leave, and let the loop join again with epoch 0. */
   private async giveBackAndLeave(): Promise<void> {
     this.rejoinRequested = false;
-    this.session++;
-    await this.reconciling;
-    if (this.owned.length > 0) {
-      const revoked = this.owned;
-      this.owned = [];
-      await this.handlers.onRevoke(plain(revoked), this.generationId);
+    this.loopBusy = true;
+    try {
+      this.session++;
+      this.heartbeatSettled();
+      await this.reconciling;
+      if (this.owned.length > 0) {
+        const revoked = this.owned;
+        this.owned = [];
+        await this.handlers.onRevoke(plain(revoked), this.generationId);
+      }
+      if (this.generationId > 0) await this.sendLeave(-1);
+      this.resetToJoin();
+    } finally {
+      this.loopBusy = false;
     }
-    if (this.generationId > 0) await this.sendLeave(-1);
-    this.resetToJoin();
   }
 
   /** -1: a dynamic member leaves. -2: a static member says it will be back (the coordinator keeps its assignment for the session timeout). */

@@ -185,6 +185,11 @@ interface DueCommit {
   worker: PartitionWorker;
   offset: number;
 }
+
+/** The workers whose committable offset moved past their last commit, with that offset. */
+function dueCommits(workers: PartitionWorker[]): DueCommit[] {
+  return workers.map((worker) => ({ worker, offset: worker.committable() })).filter(({ worker, offset }) => offset > worker.lastCommitted);
+}
 /** What a queued record counts for `prefetchBytes` beyond its key and value: its columns (44 bytes) and, once handled, its object. */
 const RECORD_OVERHEAD_BYTES = 70;
 
@@ -493,15 +498,16 @@ class ClassicGroupConsumer implements GroupConsumer {
   }
 
   private async commitWorkers(workers: PartitionWorker[]): Promise<void> {
-    let due = workers.map((w) => ({ worker: w, offset: w.committable() })).filter(({ worker, offset }) => offset > worker.lastCommitted);
     for (const w of workers) this.events.emit({ type: "lag", topic: w.topic, partition: w.partition, lag: w.lag });
+    let due = dueCommits(workers);
     for (let attempt = 1; due.length > 0; attempt++) {
       const generationId = this.membership.generationId;
       const stale = await this.commitOnce(due, generationId);
       // KIP-848: our epoch was stale (a heartbeat bumped it and its answer was still on the way).
-      // Once the answer is in, commit the same offsets again — for partitions still ours.
+      // Once the answer is in, commit again — for partitions still ours, at what is committable
+      // now (another commit may have gone further meanwhile: never move it back).
       if (stale.length === 0 || attempt >= MAX_STALE_EPOCH_COMMITS || !(await this.membership.refreshEpoch?.(generationId))) return;
-      due = stale.filter(({ worker }) => this.workers.get(tpKey(worker)) === worker);
+      due = dueCommits(stale.map(({ worker }) => worker).filter((w) => this.workers.get(tpKey(w)) === w));
     }
   }
 

@@ -116,8 +116,8 @@ export class ClassicMembership implements Membership {
   /** The leader's view of the subscribed topics' partition counts in this generation. */
   private assignedCounts = new Map<string, number>();
   private lastMetadataCheck = 0;
-  /** What a heartbeat sent while a handler ran learned (membership lost, fenced): handled by the loop next. */
-  private learnedDuringHandler: unknown;
+  /** What a heartbeat sent while a handler ran learned (membership lost, fenced), in which generation: handled by the loop next. */
+  private learnedDuringHandler: { error: KafkaProtocolError; generationId: number; memberId: string } | undefined;
 
   constructor(options: MembershipOptions, handlers: MembershipHandlers) {
     this.options = options;
@@ -145,6 +145,7 @@ export class ClassicMembership implements Membership {
     this.stopping = true;
     this.alarm.ring();
     await this.loop;
+    this.learnedDuringHandler = undefined; // about the membership being left
     if (this.assignment.length > 0) {
       const revoked = this.assignment;
       this.assignment = [];
@@ -171,9 +172,8 @@ export class ClassicMembership implements Membership {
   private async run(): Promise<void> {
     while (!this.stopping) {
       try {
-        const learned = this.learnedDuringHandler;
-        this.learnedDuringHandler = undefined;
-        if (learned !== undefined) throw learned;
+        const learned = this.takeLearned();
+        if (learned) throw learned;
         if (this.rejoin) {
           await this.rebalance();
         } else {
@@ -208,6 +208,9 @@ export class ClassicMembership implements Membership {
       const revoked = this.assignment;
       this.assignment = [];
       await this.heartbeatingDuring(() => this.handlers.onRevoke(revoked, this.generationId));
+      // The member joins again now, whatever the heartbeats said about the old generation, unless it was fatal.
+      const learned = this.takeLearned();
+      if (learned && FATAL.has(learned.code)) throw learned;
     }
     if (this.stopping) return;
     const owned = this.assignment;
@@ -336,12 +339,13 @@ export class ClassicMembership implements Membership {
         try {
           await this.heartbeat();
         } catch (error) {
-          if (error instanceof KafkaProtocolError && error.code === REBALANCE_IN_PROGRESS) this.rejoin = true;
-          else if (error instanceof KafkaProtocolError && !COORDINATOR.has(error.code)) {
-            this.learnedDuringHandler ??= error;
+          if (!(error instanceof KafkaProtocolError)) continue; // a broken connection: the next beat tries again
+          if (error.code === REBALANCE_IN_PROGRESS) this.rejoin = true;
+          else if (error.code === UNKNOWN_MEMBER_ID || error.code === ILLEGAL_GENERATION || FATAL.has(error.code)) {
+            this.learnedDuringHandler ??= { error, generationId: this.generationId, memberId: this.memberId };
             return;
           }
-          // Otherwise (a broken connection, a moved coordinator): the next beat tries again.
+          // Otherwise (a moved coordinator, a passing broker error): the next beat tries again.
         }
       }
     })();
@@ -352,6 +356,13 @@ export class ClassicMembership implements Membership {
       alarm.ring();
       await side;
     }
+  }
+
+  /** The error side heartbeats learned, if it is about the generation and member id still current. */
+  private takeLearned(): KafkaProtocolError | undefined {
+    const learned = this.learnedDuringHandler;
+    this.learnedDuringHandler = undefined;
+    return learned && learned.generationId === this.generationId && learned.memberId === this.memberId ? learned.error : undefined;
   }
 
   private async heartbeat(): Promise<void> {

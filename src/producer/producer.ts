@@ -86,7 +86,8 @@ export interface ProducerOptions {
    * How long `send` waits for its topics' metadata (Java's `max.block.ms`) before it rejects with
    * the last error: a ConnectionError when no broker answers (a closed port, a wrong address).
    * A topic the cluster does not have fails at once (UNKNOWN_TOPIC_OR_PARTITION). Default 60 s,
-   * at most `deliveryTimeoutMs`.
+   * at most `deliveryTimeoutMs`. Checked between attempts: an attempt under way when it passes
+   * (a connect to a host that never answers) still runs up to `connectTimeoutMs`.
    */
   maxBlockMs?: number;
   /** Backoff of retries (and the metadata look-ups of `send`). */
@@ -409,7 +410,9 @@ class ProducerImpl implements Producer {
     if (this.idempotent && this.maxInFlight > 5) throw new RangeError("an idempotent producer allows at most 5 requests in flight (the broker tracks 5 batches per producer)");
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 120_000;
-    this.maxBlockMs = Math.min(options.maxBlockMs ?? 60_000, this.deliveryTimeoutMs);
+    const maxBlockMs = options.maxBlockMs ?? 60_000;
+    if (!(maxBlockMs >= 0)) throw new RangeError(`maxBlockMs must be a number of milliseconds (0 or more), got ${String(options.maxBlockMs)}`);
+    this.maxBlockMs = Math.min(maxBlockMs, this.deliveryTimeoutMs);
     this.backoffInitialMs = options.retry?.initialMs ?? 100;
     this.backoffMaxMs = options.retry?.maxMs ?? 1_000;
     this.partitioner = options.partitioner;

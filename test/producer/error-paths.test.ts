@@ -173,3 +173,15 @@ describe("producer ordering on a partition the broker has no state for yet", () 
     await admin.deleteTopics([fresh]).catch(() => undefined);
   });
 });
+
+describe("producer options it cannot honour are refused when the producer is made", () => {
+  it("throws RangeError for bad acks, idempotence without acks all, more than 5 in flight with idempotence, and a bad maxBlockMs", () => {
+    const make = (options: Partial<Parameters<typeof createProducer>[0]>) => () => createProducer({ brokers: BROKERS, ...options });
+    expect(make({ acks: 2 as 1 })).toThrow(RangeError);
+    expect(make({ acks: 1, idempotent: true })).toThrow(RangeError);
+    expect(make({ maxInFlight: 6 })).toThrow(RangeError);
+    expect(make({ maxBlockMs: Number.NaN })).toThrow(/maxBlockMs/);
+    expect(make({ maxBlockMs: -1 })).toThrow(RangeError);
+    expect(make({ maxBlockMs: 0, acks: 1, maxInFlight: 6 })).not.toThrow();
+  });
+});
