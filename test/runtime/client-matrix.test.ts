@@ -14,10 +14,10 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { createAdmin, partitionForKey } from "../../src/entry/node.ts";
+import { describe, expect, it } from "vitest";
+import { partitionForKey } from "../../src/entry/node.ts";
 import { SINGLE_BROKER, SINGLE_SASL_PORT } from "../support/kafka.ts";
-import { bin, cleanScratch, consumerProject, denoRun, runJson, RUNTIME_DIR as here, workerdTest } from "./runtimes.ts";
+import { bin, brokerSide, consumerProject, denoRun, runJson, RUNTIME_DIR as here, workerdTest } from "./runtimes.ts";
 import { canonicalBytes, CODECS, generateRecords, LARGE_VALUE_BYTES, PARTITIONS } from "./client-suite.js";
 
 const { host, port } = SINGLE_BROKER;
@@ -62,26 +62,8 @@ interface Suite {
   closed: boolean;
 }
 
-const topics: string[] = [];
-function newTopic(label: string): string {
-  const topic = `tributary-client-${label}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6)}`;
-  topics.push(topic);
-  return topic;
-}
-
-const admin = createAdmin({ brokers: [`${host}:${port}`], clientId: "tributary-client-matrix", retry: { deadlineMs: 20_000 } });
-
-afterAll(async () => {
-  cleanScratch();
-  try {
-    // A runtime that died before its clean-up leaves its topic behind: delete what is left.
-    const left = new Set(await admin.listTopics());
-    const stale = topics.filter((topic) => left.has(topic));
-    if (stale.length > 0) await admin.deleteTopics(stale);
-  } finally {
-    admin.close();
-  }
-});
+const { admin, track } = brokerSide("tributary-client-matrix");
+const newTopic = (label: string) => track(`tributary-client-${label}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6)}`);
 
 /** What a runtime must report for `generateRecords(SEED)`, computed here. */
 function expectedFor() {

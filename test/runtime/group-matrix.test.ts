@@ -14,10 +14,10 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { createAdmin, partitionForKey } from "../../src/entry/node.ts";
+import { describe, expect, it } from "vitest";
+import { partitionForKey } from "../../src/entry/node.ts";
 import { SINGLE_BROKER } from "../support/kafka.ts";
-import { bin, cleanScratch, consumerProject, denoRun, runJson, RUNTIME_DIR as here, workerdTest } from "./runtimes.ts";
+import { bin, brokerSide, consumerProject, denoRun, runJson, RUNTIME_DIR as here, workerdTest } from "./runtimes.ts";
 import { generateGroupRecords, GROUP_PARTITIONS } from "./group-suite.js";
 
 const { host, port } = SINGLE_BROKER;
@@ -51,28 +51,12 @@ interface GroupSuite {
   durationMs: number;
 }
 
-const topics: string[] = [];
+const { admin, track } = brokerSide("tributary-group-matrix");
 const stamp = Date.now().toString(36);
 function names(label: string): { topic: string; groupId: string } {
   const suffix = `${label}-${stamp}-${Math.floor(Math.random() * 1e6)}`;
-  const topic = `tributary-group-matrix-${suffix}`;
-  topics.push(topic);
-  return { topic, groupId: `tributary-group-matrix-group-${suffix}` };
+  return { topic: track(`tributary-group-matrix-${suffix}`), groupId: `tributary-group-matrix-group-${suffix}` };
 }
-
-const admin = createAdmin({ brokers: [`${host}:${port}`], clientId: "tributary-group-matrix", retry: { deadlineMs: 20_000 } });
-
-afterAll(async () => {
-  cleanScratch();
-  try {
-    // A runtime that died before its clean-up leaves its topic behind: delete what is left.
-    const left = new Set(await admin.listTopics());
-    const stale = topics.filter((topic) => left.has(topic));
-    if (stale.length > 0) await admin.deleteTopics(stale);
-  } finally {
-    admin.close();
-  }
-});
 
 /** What every runtime must report for `generateGroupRecords(SEED)`, computed here. */
 function expected() {

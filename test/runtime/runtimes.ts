@@ -8,7 +8,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync,
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
-import { REPO_ROOT } from "../support/kafka.ts";
+import { afterAll } from "vitest";
+import { createAdmin, type Admin } from "../../src/entry/node.ts";
+import { REPO_ROOT, SINGLE_BROKER } from "../support/kafka.ts";
 
 const run = promisify(execFile);
 
@@ -20,6 +22,33 @@ export const RUNTIME_DIR = join(REPO_ROOT, "test", "runtime");
 const scratchDirs: string[] = [];
 export function cleanScratch(): void {
   scratchDirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+}
+
+/**
+ * For a matrix test against the single broker: an admin client, and `track` for the topics the
+ * runtimes under test create. After all cases, scratch directories go, and so do tracked topics a
+ * runtime left behind (one that died before its own clean-up).
+ */
+export function brokerSide(clientId: string): { admin: Admin; track(topic: string): string } {
+  const admin = createAdmin({ brokers: [`${SINGLE_BROKER.host}:${SINGLE_BROKER.port}`], clientId, retry: { deadlineMs: 20_000 } });
+  const topics: string[] = [];
+  afterAll(async () => {
+    cleanScratch();
+    try {
+      const left = new Set(await admin.listTopics());
+      const stale = topics.filter((topic) => left.has(topic));
+      if (stale.length > 0) await admin.deleteTopics(stale);
+    } finally {
+      admin.close();
+    }
+  });
+  return {
+    admin,
+    track(topic) {
+      topics.push(topic);
+      return topic;
+    },
+  };
 }
 
 function scratchDir(prefix: string): string {
