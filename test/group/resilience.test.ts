@@ -435,75 +435,112 @@ describe.each(VARIANTS)("group consumer resilience ($name)", (variant) => {
       `(${afterThaw.filter((l) => l.startsWith("H ")).length} before it was killed); ` +
       `lines after thawing: ${JSON.stringify(afterThaw.filter((l) => !l.startsWith("H ")).slice(0, 12))}; total ${Date.now() - started} ms`);
   }, 150_000);
+});
 
-  // KIP-848 is left out: there, a crashed static member's instance id stays owned until its session
-  // expires, and a restart within it is refused with UNRELEASED_INSTANCE_ID (fatal, as in Java's
-  // consumer). Its graceful restart (leaving with epoch -2) is in group-consumer.test.ts.
-  it.skipIf(variant.options.groupProtocol === "consumer")("a static member (groupInstanceId) killed with SIGKILL and restarted within its session gets its partitions back, resumes at its last commit, and the other member is untouched", async () => {
-    const started = Date.now();
-    const SESSION_MS = 20_000; // room for a restart on a slow machine
-    const instance = { groupInstanceId: `static-child-${stamp}-${serial}` };
-    const pair = await childAndSurvivor(variant.options, "static", { sessionMs: SESSION_MS, childOptions: instance });
-    const { child, survivor, log, topic, groupId } = pair;
-    const survivorShare = pair.survivorShare().sort();
-    const survivorEvents: string[] = [];
-    survivor.events.on((e) => void ((e.type === "assigned" || e.type === "revoked" || e.type === "lost") && survivorEvents.push(`${e.type} ${e.partitions.map((tp) => tp.partition)}`)));
+// Static membership: a crashed static member comes back within its session. The protocols differ:
+// classic gives the restarted instance its partitions back; KIP-848 keeps the crashed member's
+// instance id until its session expires. (Its graceful restart, leaving with epoch -2, is in
+// group-consumer.test.ts.)
+describe.each(VARIANTS)("group consumer resilience, static membership ($name)", (variant) => {
+  if (variant.options.groupProtocol === "consumer") {
+    it("KIP-848: a static member (groupInstanceId) killed with SIGKILL and restarted within its session is refused (UNRELEASED_INSTANCE_ID, fatal as in Java's consumer); when the session ends, the survivor takes its partitions from the last commit and nothing is lost", async () => {
+      const SESSION_MS = 8_000;
+      const instance = { groupInstanceId: `static-848-${stamp}-${serial}` };
+      const pair = await childAndSurvivor(variant.options, "static848", { sessionMs: SESSION_MS, childOptions: instance });
+      const { child, survivor, log, topic, groupId } = pair;
+      const killed = await child.signalWhenMidCall("SIGKILL", pair.sharedAtLine, pair.survivorShare);
+      await child.exited;
+      const { owned: childShare, inFlight } = killed;
+      await sleep(500);
+      const committedAtKill = await committedOffsets(groupId, topic);
+      expectCommitsBehindChild(child, childShare, inFlight, committedAtKill);
 
-    const killed = await child.signalWhenMidCall("SIGKILL", pair.sharedAtLine, pair.survivorShare);
-    await child.exited;
-    const { owned: childShare, inFlight } = killed;
-    expect(inFlight.length).toBeGreaterThan(0);
-    await sleep(500);
-    const committedAtKill = await committedOffsets(groupId, topic);
-    expectCommitsBehindChild(child, childShare, inFlight, committedAtKill);
+      // The same instance id, while the killed member's session runs: the coordinator refuses it.
+      const restarted = new ChildMember(topic, groupId, { ...variant.options, ...instance, sessionTimeoutMs: SESSION_MS });
+      const exit = await Promise.race([restarted.exited, sleep(SESSION_MS - 2_000).then(() => null)]);
+      expect(exit, `the restarted instance is still running; its lines: ${JSON.stringify(restarted.log.slice(0, 10))}`).toEqual({ code: 1, signal: null });
+      expect(restarted.stderr).toContain("UNRELEASED_INSTANCE_ID");
+      expect(restarted.owned.size).toBe(0);
 
-    // The same instance comes back: it is given what it had, and starts where it committed.
-    const restarted = new ChildMember(topic, groupId, { ...variant.options, ...instance, sessionTimeoutMs: SESSION_MS });
-    await pair.produce(1_000);
-    const ends = await logEndOffsets(topic);
-    await waitFor("the restarted instance to get partitions", () => restarted.owned.size > 0 || restarted.process.exitCode !== null, 60_000, () => `stderr: ${restarted.stderr}`);
-    expect(restarted.process.exitCode, `the restarted instance exited: ${restarted.stderr}`).toBeNull();
-    expect([...restarted.owned].sort()).toEqual(childShare);
-    const missing = () => {
-      let n = 0;
-      for (const [p, end] of Object.entries(ends)) {
-        const partition = Number(p);
-        for (let o = 0; o < end; o++) {
-          if (!child.handled[partition]!.has(o) && !restarted.handled[partition]!.has(o) && (log.counts[partition]![o] ?? 0) === 0) n++;
+      // The session ends: the group moves the partitions to the survivor, from the last commit.
+      await pair.produce(1_000);
+      const ends = await logEndOffsets(topic);
+      await waitFor("the survivor to own every partition", () => survivor.assignment().length === SIGNAL_PARTITIONS, SESSION_MS + 40_000,
+        () => JSON.stringify(pair.survivorShare()));
+      await waitFor("every record handled by the child or the survivor", () => pair.missing(ends) === 0 || log.problemCount > 0, 60_000, () => `${pair.missing(ends)} missing`);
+      await survivor.stop();
+      await pair.survivorRun;
+      expect([pair.fatal, log.problems]).toEqual([[], []]);
+      expectSurvivorFrom(log, childShare, committedAtKill, ends);
+      expect(await committedOffsets(groupId, topic)).toEqual(ends);
+    }, 150_000);
+  } else {
+    it("a static member (groupInstanceId) killed with SIGKILL and restarted within its session gets its partitions back, resumes at its last commit, and the other member is untouched", async () => {
+      const started = Date.now();
+      const SESSION_MS = 20_000; // room for a restart on a slow machine
+      const instance = { groupInstanceId: `static-child-${stamp}-${serial}` };
+      const pair = await childAndSurvivor(variant.options, "static", { sessionMs: SESSION_MS, childOptions: instance });
+      const { child, survivor, log, topic, groupId } = pair;
+      const survivorShare = pair.survivorShare().sort();
+      const survivorEvents: string[] = [];
+      survivor.events.on((e) => void ((e.type === "assigned" || e.type === "revoked" || e.type === "lost") && survivorEvents.push(`${e.type} ${e.partitions.map((tp) => tp.partition)}`)));
+
+      const killed = await child.signalWhenMidCall("SIGKILL", pair.sharedAtLine, pair.survivorShare);
+      await child.exited;
+      const { owned: childShare, inFlight } = killed;
+      expect(inFlight.length).toBeGreaterThan(0);
+      await sleep(500);
+      const committedAtKill = await committedOffsets(groupId, topic);
+      expectCommitsBehindChild(child, childShare, inFlight, committedAtKill);
+
+      // The same instance comes back: it is given what it had, and starts where it committed.
+      const restarted = new ChildMember(topic, groupId, { ...variant.options, ...instance, sessionTimeoutMs: SESSION_MS });
+      await pair.produce(1_000);
+      const ends = await logEndOffsets(topic);
+      await waitFor("the restarted instance to get partitions", () => restarted.owned.size > 0 || restarted.process.exitCode !== null, 60_000, () => `stderr: ${restarted.stderr}`);
+      expect(restarted.process.exitCode, `the restarted instance exited: ${restarted.stderr}`).toBeNull();
+      expect([...restarted.owned].sort()).toEqual(childShare);
+      const missing = () => {
+        let n = 0;
+        for (const [p, end] of Object.entries(ends)) {
+          const partition = Number(p);
+          for (let o = 0; o < end; o++) {
+            if (!child.handled[partition]!.has(o) && !restarted.handled[partition]!.has(o) && (log.counts[partition]![o] ?? 0) === 0) n++;
+          }
         }
+        return n;
+      };
+      await waitFor("every record handled", () => missing() === 0, 60_000, () => `${missing()} missing`);
+      await waitFor("the commits to reach the log end", async () => {
+        await survivor.commit().catch(() => {});
+        return JSON.stringify(await committedOffsets(groupId, topic)) === JSON.stringify(ends);
+      }, 30_000);
+
+      // The other member never noticed: no rebalance at all (no revocation, no loss, no new assignment).
+      expect(survivorEvents, `the restarted instance's lines: ${JSON.stringify(restarted.log.filter((l) => !/^[HBC] /.test(l)))}`).toEqual([]);
+      expect(pair.survivorShare().sort()).toEqual(survivorShare);
+      // Each of its partitions, the restarted instance started at the commit the killed one left.
+      for (const p of childShare) {
+        const first = restarted.log.find((line) => line.startsWith(`H ${p} `));
+        expect(first, `partition ${p}`).toBe(`H ${p} ${committedAtKill[p] ?? 0}`);
+        const gaps: number[] = [];
+        for (let o = committedAtKill[p] ?? 0; o < ends[p]!; o++) if (!restarted.handled[p]!.has(o)) gaps.push(o);
+        expect(gaps.slice(0, 10), `partition ${p}: records after the commit the restarted instance did not handle`).toEqual([]);
       }
-      return n;
-    };
-    await waitFor("every record handled", () => missing() === 0, 60_000, () => `${missing()} missing`);
-    await waitFor("the commits to reach the log end", async () => {
-      await survivor.commit().catch(() => {});
-      return JSON.stringify(await committedOffsets(groupId, topic)) === JSON.stringify(ends);
-    }, 30_000);
+      // And the survivor handled nothing of the killed instance's partitions.
+      for (const p of childShare) expect(log.handledIn(p), `partition ${p}`).toBe(0);
+      expect([child.problems, restarted.problems, pair.fatal, log.problems]).toEqual([[], [], [], []]);
 
-    // The other member never noticed: no rebalance at all (no revocation, no loss, no new assignment).
-    expect(survivorEvents, `the restarted instance's lines: ${JSON.stringify(restarted.log.filter((l) => !/^[HBC] /.test(l)))}`).toEqual([]);
-    expect(pair.survivorShare().sort()).toEqual(survivorShare);
-    // Each of its partitions, the restarted instance started at the commit the killed one left.
-    for (const p of childShare) {
-      const first = restarted.log.find((line) => line.startsWith(`H ${p} `));
-      expect(first, `partition ${p}`).toBe(`H ${p} ${committedAtKill[p] ?? 0}`);
-      const gaps: number[] = [];
-      for (let o = committedAtKill[p] ?? 0; o < ends[p]!; o++) if (!restarted.handled[p]!.has(o)) gaps.push(o);
-      expect(gaps.slice(0, 10), `partition ${p}: records after the commit the restarted instance did not handle`).toEqual([]);
-    }
-    // And the survivor handled nothing of the killed instance's partitions.
-    for (const p of childShare) expect(log.handledIn(p), `partition ${p}`).toBe(0);
-    expect([child.problems, restarted.problems, pair.fatal, log.problems]).toEqual([[], [], [], []]);
-
-    restarted.process.kill("SIGKILL");
-    await restarted.exited;
-    await survivor.stop();
-    await pair.survivorRun;
-    expect(await committedOffsets(groupId, topic)).toEqual(ends);
-    console.log(`[resilience/static, ${variant.name}] instance had partitions ${childShare}, killed mid-call ` +
-      `(${inFlight.map((c) => `p${c.partition}: ${c.handled} of ${c.last - c.first + 1} done`).join(", ")}), committed then ${JSON.stringify(committedAtKill)}; ` +
-      `restarted, it had them back (survivor kept ${survivorShare}); its lines: ${JSON.stringify(restarted.log.filter((l) => !/^[HBC] /.test(l)).slice(0, 8))}; total ${Date.now() - started} ms`);
-  }, 150_000);
+      restarted.process.kill("SIGKILL");
+      await restarted.exited;
+      await survivor.stop();
+      await pair.survivorRun;
+      expect(await committedOffsets(groupId, topic)).toEqual(ends);
+      console.log(`[resilience/static, ${variant.name}] instance had partitions ${childShare}, killed mid-call ` +
+        `(${inFlight.map((c) => `p${c.partition}: ${c.handled} of ${c.last - c.first + 1} done`).join(", ")}), committed then ${JSON.stringify(committedAtKill)}; ` +
+        `restarted, it had them back (survivor kept ${survivorShare}); its lines: ${JSON.stringify(restarted.log.filter((l) => !/^[HBC] /.test(l)).slice(0, 8))}; total ${Date.now() - started} ms`);
+    }, 150_000);
+  }
 });
 
 // -------------------------------------------------------------------------------------------------
