@@ -25,6 +25,7 @@ import { createConsumer, recordRunOf, type ConsumerOptions, type Consumer as Fet
 import { KafkaProtocolError, TributaryError } from "../errors.ts";
 import type { DecodedRecord } from "../records/types.ts";
 import { resolveAssignors, type Assignor, type AssignorName } from "./assignors.ts";
+import { resolvesWithin } from "./alarm.ts";
 import { GroupEvents } from "./events.ts";
 import { ConsumerMembership } from "./consumer-membership.ts";
 import { ClassicMembership, type Membership } from "./membership.ts";
@@ -634,13 +635,7 @@ class ClassicGroupConsumer implements GroupConsumer {
     const call = (async () => this.handler?.(notification))().catch((error: unknown) => {
       this.events.emit({ type: "error", error });
     });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stalled = new Promise<"stalled">((resolve) => (timer = setTimeout(() => resolve("stalled"), this.maxHandlerMs)));
-    try {
-      if ((await Promise.race([call, stalled])) !== "stalled") return;
-    } finally {
-      clearTimeout(timer);
-    }
+    if (await resolvesWithin(call, this.maxHandlerMs)) return;
     const [kind, partitions] = "assigned" in notification ? ["assigned", notification.assigned] as const
       : "revoked" in notification ? ["revoked", notification.revoked] as const
       : ["lost", notification.lost] as const;

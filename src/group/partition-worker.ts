@@ -26,6 +26,7 @@ import type { DecodedRecord } from "../records/types.ts";
 import { OffsetTracker, type AckResult } from "../offsets/offset-tracker.ts";
 import { ioTurn } from "../consumer/io-turn.ts";
 import { Backoff } from "../transport/backoff.ts";
+import { resolvesWithin } from "./alarm.ts";
 import type { GroupEvents } from "./events.ts";
 
 /** What a partition's handler is called with. */
@@ -206,9 +207,7 @@ export class PartitionWorker {
    */
   async stop(drainMs: number): Promise<void> {
     this.stopTaking();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([this.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)))]);
-    clearTimeout(timer);
+    await resolvesWithin(this.done, drainMs);
   }
 
   setPaused(paused: boolean): void {

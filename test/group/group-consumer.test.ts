@@ -12,6 +12,7 @@ import {
   type GroupConsumer, type GroupConsumerOptions, type GroupEvent, type GroupNotification, type TopicPartition,
 } from "../../src/entry/node.ts";
 import { commitOffsets } from "../../src/group/offset-store.ts";
+import { gate } from "../support/gate.ts";
 import { APIS } from "../../src/protocol/generated/index.ts";
 import { KAFKA_SCRIPT } from "../support/kafka.ts";
 import { runChecked } from "../support/process.ts";
@@ -587,8 +588,7 @@ describe("group consumer: what only the consumer protocol (KIP-848) has", () => 
     const topic = await createTopic(1);
     await produceValues(topic, 10);
     const groupId = unique("stall");
-    let release!: () => void;
-    const stuck = new Promise<void>((resolve) => (release = resolve));
+    const { passed: stuck, open: release } = gate();
     const calls: number[][] = [];
     const events: GroupEvent[] = [];
     const consumer = member(topic, groupId, { maxHandlerMs: 300, drainMs: 100 });

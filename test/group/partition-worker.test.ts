@@ -11,6 +11,7 @@ import { decodeRecordBatches, encodeRecordBatch, partitionForKey } from "../../s
 import { type GroupEvent, GroupEvents } from "../../src/group/events.ts";
 import { PartitionWorker, type PartitionWorkerOptions, type RecordsNotification } from "../../src/group/partition-worker.ts";
 import { SetRun } from "../../src/records/record-run.ts";
+import { gate } from "../support/gate.ts";
 
 setFlagsFromString("--expose-gc");
 const collectGarbage = runInNewContext("gc") as () => void;
@@ -156,8 +157,7 @@ describe("PartitionWorker supervision", () => {
     const crashes: GroupEvent[] = [];
     events.on((e) => void (e.type === "worker-crash" && crashes.push(e)));
     let restarts = 0;
-    let release!: () => void;
-    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const { passed: blocked, open: release } = gate();
     const worker = startWorker(() => {
       throw new Error("always fails");
     }, Infinity, {
@@ -185,14 +185,13 @@ describe("PartitionWorker lanes", () => {
   it("puts each record in the lane of murmur2(key) % lanes, and a slow lane holds the commit back", async () => {
     const lanesOf = new Map<number, Set<number>>(); // lane → offsets
     const keyOf = (offset: number) => `key-${offset}`; // runOf's keys
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { passed: held, open: release } = gate();
     const slowLane = partitionForKey(keyOf(0), 2); // the lane of the very first record
     const worker = startWorker(async (n) => {
       const offsets = lanesOf.get(n.lane!) ?? new Set<number>();
       for (const r of n.records) offsets.add(r.offset);
       lanesOf.set(n.lane!, offsets);
-      if (n.lane === slowLane) await gate;
+      if (n.lane === slowLane) await held;
     }, Infinity, { lanes: 2 });
     worker.enqueue({ run: runOf(0, 40), nextOffset: 40, highWatermark: 40, bytes: 0 });
     await until(() => lanesOf.size === 2);

@@ -6,8 +6,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import {
   createAdmin, createConsumer, createGroupConsumer, createProducer, failed,
-  type Assignor, type ConsumerRecord, type GroupConsumer, type GroupConsumerOptions, type GroupEvent,
+  type Assignor, type ConsumerRecord, type GroupConsumer, type GroupConsumerOptions, type GroupEvent, type GroupNotification,
 } from "../../src/entry/node.ts";
+import { gate } from "../support/gate.ts";
 
 const BROKERS = ["127.0.0.1:9092"];
 const stamp = Date.now();
@@ -58,6 +59,14 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_00
 
 async function committed(groupId: string): Promise<Record<number, number>> {
   return Object.fromEntries((await admin.fetchGroupOffsets(groupId)).map((o) => [o.partition, o.offset]));
+}
+
+/** Stops each member, one after the other, and waits for its run to end. */
+async function stopInTurn(...members: [GroupConsumer, Promise<void>][]): Promise<void> {
+  for (const [consumer, run] of members) {
+    await consumer.stop();
+    await run;
+  }
 }
 
 const ofType = <T extends GroupEvent["type"]>(log: GroupEvent[], type: T) => log.filter((e): e is Extract<GroupEvent, { type: T }> => e.type === type);
@@ -209,8 +218,7 @@ describe.each(["classic", "consumer"] as const)("%s group protocol", (groupProto
     it("a stalled member does not block the group: another member takes its partitions and handles them while the call is stuck", async () => {
       const topic = await topicWith(40, 2);
       const groupId = unique("group");
-      let release!: () => void;
-      const stuck = new Promise<void>((resolve) => (release = resolve));
+      const { passed: stuck, open: release } = gate();
       const handled: Array<{ by: string; partition: number; offset: number }> = [];
       let stalledPartition = -1;
       const a = member(topic, { groupId, maxHandlerMs: 300, drainMs: 100 });
@@ -239,17 +247,13 @@ describe.each(["classic", "consumer"] as const)("%s group protocol", (groupProto
       expect(handled.filter((h) => h.by === "b" && h.partition === stalledPartition).map((h) => h.offset)).toEqual(Array.from({ length: 20 }, (_, i) => i));
       release();
       await waitFor("every record of both partitions", () => new Set(handled.map((h) => `${h.partition}:${h.offset}`)).size === 40, 45_000);
-      for (const [consumer, run] of [[a, runA], [b, runB]] as const) {
-        await consumer.stop();
-        await run;
-      }
+      await stopInTurn([a, runA], [b, runB]);
       expect(await committed(groupId)).toEqual({ 0: 20, 1: 20 });
     });
 
     it("a stuck { caughtUp } notification is a stall of its partition: reported, the member leaves and rejoins when it returns", async () => {
       const topic = await topicWith(5);
-      let release!: () => void;
-      const stuck = new Promise<void>((resolve) => (release = resolve));
+      const { passed: stuck, open: release } = gate();
       let caughtUps = 0;
       const handled: number[] = [];
       const consumer = member(topic, { maxHandlerMs: 300, drainMs: 100 });
@@ -272,17 +276,20 @@ describe.each(["classic", "consumer"] as const)("%s group protocol", (groupProto
     it("a stuck { assigned } notification is reported and the membership goes on: records are handled, and a joining member gets its share", async () => {
       const topic = await topicWith(20, 2);
       const groupId = unique("group");
-      let release!: () => void;
-      const stuck = new Promise<void>((resolve) => (release = resolve));
+      const { passed: stuck, open: release } = gate();
       let assignedCalls = 0;
+      let firstAssignedReturned = false;
       const handled = new Set<string>();
-      const handler = async (n: Parameters<Parameters<GroupConsumer["run"]>[0]["handler"] & object>[0]) => {
+      const handler = async (n: GroupNotification) => {
         if ("records" in n) for (const r of n.records) handled.add(`${n.partition}:${r.offset}`);
       };
       const a = member(topic, { groupId, maxHandlerMs: 300 });
       const runA = a.run({
         handler: async (n) => {
-          if ("assigned" in n && ++assignedCalls === 1) await stuck;
+          if ("assigned" in n && ++assignedCalls === 1) {
+            await stuck;
+            firstAssignedReturned = true;
+          }
           await handler(n);
         },
       });
@@ -295,18 +302,15 @@ describe.each(["classic", "consumer"] as const)("%s group protocol", (groupProto
       // The first { assigned } call is still stuck: the group rebalanced around it.
       await waitFor("the two members to share the partitions", () => a.assignment().length === 1 && b.assignment().length === 1);
       expect(assignedCalls).toBeGreaterThanOrEqual(1);
+      expect(firstAssignedReturned).toBe(false);
       release();
-      for (const [consumer, run] of [[a, runA], [b, runB]] as const) {
-        await consumer.stop();
-        await run;
-      }
+      await stopInTurn([a, runA], [b, runB]);
       expect(await committed(groupId)).toEqual({ 0: 10, 1: 10 });
     });
 
     it("a call stuck past maxHandlerMs is reported; the member leaves the group and rejoins when the call returns", async () => {
       const topic = await topicWith(10);
-      let release!: () => void;
-      const stuck = new Promise<void>((resolve) => (release = resolve));
+      const { passed: stuck, open: release } = gate();
       const calls: number[][] = [];
       const consumer = member(topic, { maxHandlerMs: 300, drainMs: 100 });
       const run = consumer.run({
@@ -439,15 +443,14 @@ describe.each(["classic", "consumer"] as const)("%s group protocol", (groupProto
         await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: `v${b * 10 + i}`, partition: 0 })) });
       }
       await producer.close();
-      let release!: () => void;
-      const gate = new Promise<void>((resolve) => (release = resolve));
+      const { passed: held, open: release } = gate();
       const handled: number[] = [];
       // 1 byte per partition: every Fetch brings one 10-record batch (the broker always sends a whole one).
       const consumer = member(topic, { prefetchCount: 30, partitionMaxBytes: 1, maxBatchSize: 5 });
       const run = consumer.run({
         handler: async (n) => {
           if (!("records" in n)) return;
-          await gate;
+          await held;
           for (const r of n.records) handled.push(r.offset);
         },
       });
