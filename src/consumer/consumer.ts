@@ -161,6 +161,8 @@ interface PartitionState {
   /** Date.now() when `ahead` was buffered. */
   blockedSince: number;
   inFlight: boolean;
+  /** Not fetched since its position was set (assign, seek): it may well have records waiting. */
+  fresh: boolean;
   /** Bumped by seek/assign: fetch answers sent before are dropped. */
   generation: number;
   fetchBytes: number;
@@ -409,7 +411,7 @@ class PartitionConsumer implements Consumer {
   private newState(topic: string, partition: number): PartitionState {
     return {
       topic, partition, key: tpKey({ topic, partition }), position: null, reset: null, resolving: false, paused: false,
-      busy: false, ahead: null, blockedSince: 0, inFlight: false, generation: 0, fetchBytes: this.partitionMaxBytes, retryAt: 0,
+      busy: false, ahead: null, blockedSince: 0, inFlight: false, fresh: true, generation: 0, fetchBytes: this.partitionMaxBytes, retryAt: 0,
       backoff: new Backoff({ initialMs: 100, maxMs: 2_000 }),
     };
   }
@@ -491,6 +493,7 @@ class PartitionConsumer implements Consumer {
   private invalidate(s: PartitionState): void {
     s.generation++;
     s.ahead = null;
+    s.fresh = true;
   }
 
   /** `deliver` for an error of the partition's fetch (it surfaces after the records before it). */
@@ -646,14 +649,22 @@ class PartitionConsumer implements Consumer {
         // whichever are free) without long polling: the broker answers the second right after the
         // first, so one answer is decoded and handled while the next is on its way. An idle broker
         // gets one long-polling Fetch, as it always did (two would wait in line on its connection).
-        const streaming = this.brokersStreaming.has(nodeId);
+        // Partitions just assigned or moved (seek) are treated as streaming until an answer says
+        // otherwise: they usually have records waiting (a group member taking over, a replay), and
+        // a first long-polling Fetch of all of them would leave the consumer idle until the whole
+        // answer arrived, then the broker idle while it was decoded. If they turn out to be caught
+        // up, two empty answers come back at once and the broker is long-polled as before.
+        const streaming = this.brokersStreaming.has(nodeId) || fetchable.some((s) => s.fresh);
         const inFlight = this.brokersInFlight.get(nodeId) ?? 0;
         const half = Math.ceil(fetchable.length / 2);
         const shares = streaming && inFlight === 0 && fetchable.length >= 2 ? [fetchable.slice(0, half), fetchable.slice(half)] : [fetchable];
         for (const share of shares) {
           if (this.closed) return;
           this.brokersInFlight.set(nodeId, (this.brokersInFlight.get(nodeId) ?? 0) + 1);
-          for (const s of share) s.inFlight = true;
+          for (const s of share) {
+            s.inFlight = true;
+            s.fresh = false;
+          }
           void this.fetch(nodeId, share, meta, streaming ? 0 : this.maxWaitMs).catch((error: unknown) => {
             // A bug or an unforeseen answer: surfaced, never an unhandled rejection.
             if (!this.closed) for (const s of share) this.deliverError(s, asTributary(error, s));

@@ -407,14 +407,40 @@ describe.sequential("partition consumer (single broker)", () => {
     })();
     await new Promise((r) => setTimeout(r, 1_200));
     const requests = c.stats.fetchRequests;
-    // One request per ~500 ms (both partitions share it): about 2-3 in 1.2 s.
-    expect(requests).toBeGreaterThanOrEqual(1);
-    expect(requests).toBeLessThanOrEqual(4);
+    // Two at once (just-assigned partitions are asked without waiting, one Fetch per half), both
+    // empty; then one request per ~500 ms (both partitions share it): about 4-5 in 1.2 s.
+    expect(requests).toBeGreaterThanOrEqual(2);
+    expect(requests).toBeLessThanOrEqual(5);
     const closing = Date.now();
     await c.close();
     await iterating;
     expect(Date.now() - closing).toBeLessThan(200);
     expect(c.stats.fetchRequests).toBe(requests);
+  });
+
+  it("records waiting at assign arrive at once: the first Fetch does not long-poll; caught up, it does", async () => {
+    const topic = await createTopic(name("waiting"), 2);
+    await produceValues(topic, 0, ["a0", "a1"]);
+    await produceValues(topic, 1, ["b0"]);
+    // A broker holds a Fetch until minBytes or maxWaitMs: these settings make a long poll obvious.
+    const c = consumer({ minBytes: 8 << 20, maxWaitMs: 2_000 });
+    const started = Date.now();
+    c.assign([{ topic, partition: 0, offset: 0 }, { topic, partition: 1, offset: 0 }]);
+    const arrived: number[] = [];
+    const { byTp } = await collect(c, (got) => {
+      arrived.push(Date.now() - started);
+      return [...got.values()].reduce((n, records) => n + records.length, 0) === 3;
+    });
+    expect(byTp.get(`${topic}:0`)!.map(text)).toEqual(["a0", "a1"]);
+    expect(byTp.get(`${topic}:1`)!.map(text)).toEqual(["b0"]);
+    // A first Fetch that long-polled would have been answered after maxWaitMs (2 s).
+    expect(arrived[arrived.length - 1]!).toBeLessThan(1_000);
+    // Caught up, the partitions are long-polled: no stream of immediate Fetches.
+    const before = c.stats.fetchRequests;
+    await new Promise((r) => setTimeout(r, 2_500));
+    const idle = c.stats.fetchRequests - before;
+    console.log(`[measured] all 3 records ${arrived[arrived.length - 1]} ms after assign; ${idle} Fetches in the next 2.5 s`);
+    expect(idle).toBeLessThanOrEqual(3);
   });
 
   it("minBytes: while records trickle in, the broker gathers them (few Fetches) instead of answering each at once", async () => {

@@ -216,17 +216,20 @@ describe("fetch-ahead (scripted broker)", () => {
     await until(() => handled === 160);
     expect(handled).toBe(160);
     expect(streaming.peakInFlight()).toBe(2);
-    expect(streaming.requests.some((r) => r.maxWaitMs === 0)).toBe(true);
-    // The first Fetch (nothing known yet) long-polls; once answers carry records, none does.
-    expect(streaming.requests[0]!.maxWaitMs).toBe(100);
+    // Just-assigned partitions are asked at once, in two Fetches, and while answers carry records no
+    // Fetch long-polls (the first 40 rounds; once the partitions are read to their end, Fetches long-poll).
+    expect(streaming.requests.slice(0, 2).map((r) => r.topics[0]!.partitions.map((p) => p.partition))).toEqual([[0, 1], [2, 3]]);
+    expect(streaming.requests.slice(0, 40).every((r) => r.maxWaitMs === 0)).toBe(true);
 
     const idle = fakeConsumer(4, () => ({}));
     idle.consumer.assign([0, 1, 2, 3].map((partition) => ({ topic: TOPIC, partition, offset: 0 })));
     void idle.consumer.run({ eachBatch: () => {} });
     await sleep(300);
     expect(idle.requests.length).toBeGreaterThan(5);
-    expect(idle.peakInFlight()).toBe(1);
-    expect(idle.requests.every((r) => r.maxWaitMs === 100)).toBe(true);
+    // The two immediate Fetches of the just-assigned partitions come back empty: from then on, one long poll at a time.
+    expect(idle.requests.slice(0, 2).every((r) => r.maxWaitMs === 0)).toBe(true);
+    expect(idle.requests.slice(2).every((r) => r.maxWaitMs === 100)).toBe(true);
+    expect(idle.peakInFlight(2)).toBe(1);
   });
 
   it("a handled batch drops its record objects; read again, it builds equal ones", async () => {

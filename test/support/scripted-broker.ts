@@ -17,8 +17,8 @@ export interface ScriptedBroker {
   requests: FetchRequest[];
   /** How often the consumer invalidated its metadata. */
   invalidations(): number;
-  /** The most Fetch requests that were in flight at once. */
-  peakInFlight(): number;
+  /** The most Fetch requests that were in flight at once (counted when the `from`th and later ones were sent). */
+  peakInFlight(from?: number): number;
 }
 
 export function scriptedConsumer(setup: {
@@ -33,7 +33,8 @@ export function scriptedConsumer(setup: {
   const requests: FetchRequest[] = [];
   let invalidations = 0;
   let inFlight = 0;
-  let peakInFlight = 0;
+  /** In flight right after each request was sent, itself included. */
+  const inFlightAtSend: number[] = [];
   const meta = {
     clusterId: "fake", controllerId: 1, updatedAt: Date.now(),
     brokers: new Map([[1, { nodeId: 1, host: "fake", port: 9092, rack: null }]]),
@@ -53,7 +54,7 @@ export function scriptedConsumer(setup: {
         partitionIndex: p.partition, errorCode: 0, highWatermark: setup.highWatermark, lastStableOffset: setup.highWatermark, logStartOffset: 0,
         abortedTransactions: null, preferredReadReplica: -1, records: null, ...setup.answer(p.partition, p.fetchOffset, request, n),
       })));
-      peakInFlight = Math.max(peakInFlight, ++inFlight);
+      inFlightAtSend[n] = ++inFlight;
       await new Promise((r) => setTimeout(r, 5));
       inFlight--;
       const response: FetchResponse = {
@@ -63,5 +64,5 @@ export function scriptedConsumer(setup: {
       return response;
     },
   });
-  return { consumer, requests, invalidations: () => invalidations, peakInFlight: () => peakInFlight };
+  return { consumer, requests, invalidations: () => invalidations, peakInFlight: (from = 0) => Math.max(0, ...inFlightAtSend.slice(from)) };
 }
