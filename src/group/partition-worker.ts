@@ -308,11 +308,12 @@ export class PartitionWorker {
   private take(): { records: DecodedRecord[]; highWatermark: number } | undefined {
     if (this.queue.length === 0) return undefined;
     const limit = this.options.maxBatchSize;
-    let records: DecodedRecord[] | undefined;
+    const parts: DecodedRecord[][] = [];
+    let count = 0;
     let highWatermark = -1;
-    while (this.queue.length > 0 && (records?.length ?? 0) < limit) {
+    while (this.queue.length > 0 && count < limit) {
       const head = this.queue[0]!;
-      const room = limit - (records?.length ?? 0);
+      const room = limit - count;
       let run: RecordRun;
       if (head.run.length <= room) {
         this.queue.shift();
@@ -328,10 +329,12 @@ export class PartitionWorker {
       highWatermark = head.highWatermark;
       // The call's record objects are built now, not when fetched: they die young (see record-run.ts).
       const built = run.records();
-      records = records === undefined ? built : records.concat(built); // concat: `built` may be an application's array
+      parts.push(built);
+      count += built.length;
     }
     this.options.onQueueShrink(this);
-    return { records: records!, highWatermark };
+    // Joined once (not concatenated run by run); never in place: a part may be an application's array.
+    return { records: parts.length === 1 ? parts[0]! : ([] as DecodedRecord[]).concat(...parts), highWatermark };
   }
 
   /** Takes the next call's records and handles them. */
