@@ -7,7 +7,8 @@
  * 100,000 keyed records of 1 KiB JSON values, lz4. Tributary's producer writes each workload once
  * to a 12-partition topic (and a tenth of it to a warm-up topic), untimed. Each client then reads
  * the warm-up topic once, then the topic RUNS times (the clients' order rotating every round);
- * the table shows the median.
+ * the table shows the median. The Node clients share this process (ISOLATE=1: a new process for
+ * every timed read; see `NODE_CLIENTS`).
  *
  * Timed from the client's first Fetch request to its last record: kafkajs's FETCH_START
  * instrumentation event, @platformatic/kafka's `plt:kafka:consumer:fetches` diagnostics channel,
@@ -38,7 +39,8 @@
  *
  * Environment: COUNT, COUNT_1K, RUNS, WORKLOAD (e.g. WORKLOAD=group: only that section), CLIENTS
  * (see bench/support.ts); CPU_PROFILE=<client labels, comma-separated>: a V8 CPU profile of each
- * timed run of those in-process clients, written to the temp directory.
+ * timed run of those Node clients, written to the temp directory; ISOLATE=1: every timed read of
+ * a Node client in a new process of its own, after one read of the warm-up topic there.
  */
 import { spawn } from "node:child_process";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
@@ -290,15 +292,85 @@ async function javaConsume(label: string, topic: string, expected: Expected): Pr
   };
 }
 
-/** A client of a section: one timed read of `topic`. */
-interface Client {
-  label: string;
-  measure: (label: string, topic: string, expected: Expected) => Promise<Measurement>;
-  /** Whether a warm-up pass comes first (not for a tool that starts a new JVM every run). */
-  warmUp: boolean;
+/** The warm-up topic of a workload and what reading it delivers. */
+interface Warm {
+  topic: string;
+  expected: Expected;
 }
 
-const inProcess = (label: string, consume: Consume): Client => ({ label, warmUp: true, measure: (l, topic, expected) => run(l, consume, topic, expected) });
+/** A client of a section: one timed read of `topic`; `warmUp`, where it takes one, reads `warm` first. */
+interface Client {
+  label: string;
+  measure: (label: string, topic: string, expected: Expected, warm: Warm) => Promise<Measurement>;
+  warmUp?: (label: string, warm: Warm) => Promise<unknown>;
+}
+
+/**
+ * The Node clients by label. They share the bench's process, each reading the warm-up topic once
+ * before the rounds. ISOLATE=1 runs every timed read in a new process of its own instead
+ * (`isolated`): a child running this script reads the warm-up topic once, then the topic, and
+ * reports the measurement. Neither is free of bias (bench/RESULTS.md, thirteenth session): in one
+ * process the clients slow each other down (with every client in it, Tributary and kafkajs ran
+ * 33-56 % slower than with only the two of them), and a new process starts with cold JIT and
+ * WebAssembly tiers that one read of a tenth of the records does not warm (Tributary then ran
+ * slower, kafkajs faster).
+ */
+const NODE_CLIENTS: Record<string, Consume> = {
+  "tributary": tributary(),
+  // Not in the ratios: what fewer, bigger fetches change (platformatic's default is 50 MiB).
+  "tributary 8 MiB/partition": tributary(8 << 20),
+  "kafkajs": kafkajsConsume,
+  "platformatic": platformaticConsume,
+  "tributary group": tributaryGroup,
+};
+const ISOLATE = process.env.ISOLATE === "1";
+/** Set in a child process: the one read it does (see `isolated`). */
+const CHILD_JOB = process.env.BENCH_CONSUME_CHILD;
+const RESULT_PREFIX = "bench-consume-result ";
+
+const nodeClient = (label: string): Client => ({
+  label,
+  measure: (l, topic, expected, warm) => (ISOLATE ? isolated(l, topic, expected, warm) : profiled(l, () => run(l, NODE_CLIENTS[l]!, topic, expected))),
+  ...(ISOLATE ? {} : { warmUp: (l: string, warm: Warm) => run(l, NODE_CLIENTS[l]!, warm.topic, warm.expected) }),
+});
+
+interface ChildJob {
+  label: string;
+  topic: string;
+  expected: Expected;
+  warm: Warm;
+}
+
+/** One timed read by a Node client in a new process running this script (see `runChildJob`). */
+function isolated(label: string, topic: string, expected: Expected, warm: Warm): Promise<Measurement> {
+  const job: ChildJob = { label, topic, expected, warm };
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+    env: { ...process.env, BENCH_CONSUME_CHILD: JSON.stringify(job) },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (chunk: string) => (out += chunk));
+  return new Promise<Measurement>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => {
+      const lines = out.split("\n");
+      for (const line of lines) if (line !== "" && !line.startsWith(RESULT_PREFIX)) console.log(line);
+      const result = lines.find((line) => line.startsWith(RESULT_PREFIX));
+      if (code !== 0 || result === undefined) reject(new Error(`${label}: its process exited with ${code} without a result`));
+      else resolve(JSON.parse(result.slice(RESULT_PREFIX.length)) as Measurement);
+    });
+  });
+}
+
+/** In a child process: the warm-up read, then the timed one, whose measurement goes to stdout. */
+async function runChildJob(job: ChildJob): Promise<void> {
+  const consume = NODE_CLIENTS[job.label];
+  if (!consume) throw new Error(`no Node client labelled ${job.label}`);
+  await run(job.label, consume, job.warm.topic, job.warm.expected);
+  const measurement = await profiled(job.label, () => run(job.label, consume, job.topic, job.expected));
+  console.log(`${RESULT_PREFIX}${JSON.stringify(measurement)}`);
+}
 
 interface Section {
   /** Printed before the workload's name; WORKLOAD selects sections by "<prefix><workload name>". */
@@ -315,13 +387,7 @@ const SECTIONS: Section[] = [
   {
     prefix: "",
     reads: () => true,
-    clients: [
-      inProcess("tributary", tributary()),
-      // Not in the ratios: what fewer, bigger fetches change (platformatic's default is 50 MiB).
-      inProcess("tributary 8 MiB/partition", tributary(8 << 20)),
-      inProcess("kafkajs", kafkajsConsume),
-      inProcess("platformatic", platformaticConsume),
-    ],
+    clients: [nodeClient("tributary"), nodeClient("tributary 8 MiB/partition"), nodeClient("kafkajs"), nodeClient("platformatic")],
     peers: { kafkajs: ["kafkajs"], platformatic: ["platformatic"] },
   },
   {
@@ -330,10 +396,10 @@ const SECTIONS: Section[] = [
       "java: Kafka's ConsumerPerformance, a new JVM per run (no warm-up), its own fetch.time.ms",
     reads: (workload) => workload.valueBytes === 100,
     clients: [
-      inProcess("tributary group", tributaryGroup),
-      inProcess("kafkajs", kafkajsConsume),
-      inProcess("platformatic", platformaticConsume),
-      { label: "java ConsumerPerformance", warmUp: false, measure: javaConsume },
+      nodeClient("tributary group"),
+      nodeClient("kafkajs"),
+      nodeClient("platformatic"),
+      { label: "java ConsumerPerformance", measure: (label, topic, expected) => javaConsume(label, topic, expected) },
     ],
     peers: { kafkajs: ["kafkajs"], platformatic: ["platformatic"], java: ["java ConsumerPerformance"] },
   },
@@ -408,10 +474,11 @@ async function bench(workload: Workload): Promise<void> {
         warmExpected: await fill(warmTopic!, workload, data, Math.min(workload.count, warmCount)),
       };
     })();
+    const warm: Warm = { topic: warmTopic!, expected: warmExpected };
     for (const section of sections) {
       const clients = section.clients.filter(({ label }) => selected(label));
       if (section.about) console.log(`\n${section.prefix}${workload.name}: ${section.about}`);
-      for (const { label, measure, warmUp } of clients) if (warmUp) await measure(label, warmTopic!, warmExpected);
+      for (const { label, warmUp } of clients) await warmUp?.(label, warm);
       const seconds: number[][] = clients.map(() => []);
       const cpu: number[][] = clients.map(() => []);
       const brokerCpu: number[][] = clients.map(() => []);
@@ -419,7 +486,7 @@ async function bench(workload: Workload): Promise<void> {
         for (let k = 0; k < clients.length; k++) {
           const which = (k + round) % clients.length;
           const { label, measure } = clients[which]!;
-          const m = await profiled(label, () => measure(label, topic!, expected));
+          const m = await measure(label, topic!, expected, warm);
           seconds[which]!.push(m.seconds);
           cpu[which]!.push(m.cpu);
           brokerCpu[which]!.push(m.brokerCpu);
@@ -443,4 +510,5 @@ async function main(): Promise<void> {
   for (const workload of ALL_WORKLOADS) await bench(workload);
 }
 
-await main();
+if (CHILD_JOB) await runChildJob(JSON.parse(CHILD_JOB) as ChildJob);
+else await main();
