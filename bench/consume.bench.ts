@@ -328,11 +328,12 @@ const ISOLATE = process.env.ISOLATE === "1";
 const CHILD_JOB = process.env.BENCH_CONSUME_CHILD;
 const RESULT_PREFIX = "bench-consume-result ";
 
-const nodeClient = (label: string): Client => ({
-  label,
-  measure: (l, topic, expected, warm) => (ISOLATE ? isolated(l, topic, expected, warm) : profiled(l, () => run(l, NODE_CLIENTS[l]!, topic, expected))),
-  ...(ISOLATE ? {} : { warmUp: (l: string, warm: Warm) => run(l, NODE_CLIENTS[l]!, warm.topic, warm.expected) }),
-});
+/** A Node client's untimed read of the warm-up topic, in this process. */
+const warmRead = (label: string, warm: Warm) => run(label, NODE_CLIENTS[label]!, warm.topic, warm.expected);
+/** A Node client's timed read of `topic`, in this process. */
+const timedRead = (label: string, topic: string, expected: Expected) => profiled(label, () => run(label, NODE_CLIENTS[label]!, topic, expected));
+
+const nodeClient = (label: string): Client => (ISOLATE ? { label, measure: isolated } : { label, measure: timedRead, warmUp: warmRead });
 
 interface ChildJob {
   label: string;
@@ -365,10 +366,9 @@ function isolated(label: string, topic: string, expected: Expected, warm: Warm):
 
 /** In a child process: the warm-up read, then the timed one, whose measurement goes to stdout. */
 async function runChildJob(job: ChildJob): Promise<void> {
-  const consume = NODE_CLIENTS[job.label];
-  if (!consume) throw new Error(`no Node client labelled ${job.label}`);
-  await run(job.label, consume, job.warm.topic, job.warm.expected);
-  const measurement = await profiled(job.label, () => run(job.label, consume, job.topic, job.expected));
+  if (!NODE_CLIENTS[job.label]) throw new Error(`no Node client labelled ${job.label}`);
+  await warmRead(job.label, job.warm);
+  const measurement = await timedRead(job.label, job.topic, job.expected);
   console.log(`${RESULT_PREFIX}${JSON.stringify(measurement)}`);
 }
 
@@ -399,7 +399,7 @@ const SECTIONS: Section[] = [
       nodeClient("tributary group"),
       nodeClient("kafkajs"),
       nodeClient("platformatic"),
-      { label: "java ConsumerPerformance", measure: (label, topic, expected) => javaConsume(label, topic, expected) },
+      { label: "java ConsumerPerformance", measure: javaConsume },
     ],
     peers: { kafkajs: ["kafkajs"], platformatic: ["platformatic"], java: ["java ConsumerPerformance"] },
   },
