@@ -5,10 +5,12 @@
  *
  * Workloads (as bench:produce): 1,000,000 keyed records of 100-byte JSON values, no compression;
  * 100,000 keyed records of 1 KiB JSON values, lz4. Tributary's producer writes each workload once
- * to a 12-partition topic (and a tenth of it to a warm-up topic), untimed. Each client then reads
- * the warm-up topic once, then the topic RUNS times (the clients' order rotating every round);
- * the table shows the median. The Node clients share this process (ISOLATE=1: a new process for
- * every timed read; see `NODE_CLIENTS`).
+ * to a 12-partition topic (and a tenth of it to a warm-up topic), untimed. Each Node client runs
+ * in a process of its own for the section (bench/resident.ts), reads the topic untimed until its
+ * reads are steady (within 10 % of the one before; 2 to 6 reads), then the clients take turns:
+ * RUNS rounds, the clients' order rotating every round; the table shows the median. SHARED=1:
+ * the Node clients share this process and read the warm-up topic once before the rounds instead
+ * (the method of every section of bench/RESULTS.md before the fourteenth; see `NODE_CLIENTS`).
  *
  * Timed from the client's first Fetch request to its last record: kafkajs's FETCH_START
  * instrumentation event, @platformatic/kafka's `plt:kafka:consumer:fetches` diagnostics channel,
@@ -39,8 +41,7 @@
  *
  * Environment: COUNT, COUNT_1K, RUNS, WORKLOAD (e.g. WORKLOAD=group: only that section), CLIENTS
  * (see bench/support.ts); CPU_PROFILE=<client labels, comma-separated>: a V8 CPU profile of each
- * timed run of those Node clients, written to the temp directory; ISOLATE=1: every timed read of
- * a Node client in a new process of its own, after one read of the warm-up topic there.
+ * timed run of those Node clients, written to the temp directory; SHARED=1 (above).
  */
 import { spawn } from "node:child_process";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
@@ -49,15 +50,16 @@ import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Consumer as PlatformaticConsumer } from "@platformatic/kafka";
 import { createConsumer, createGroupConsumer, createProducer } from "../src/entry/node.ts";
 import {
   ALL_WORKLOADS, brokerCpuSeconds, BROKERS, CHUNK, collectGarbage, committedOffsets, createTopics, type Dataset, deleteTopics, endOffsets, ensureBroker, INFLIGHT,
-  keyValueChunks, loadKafkajs, makeDataset, type Measured, type Measurement, PARTITIONS, printTable, processCpuSeconds, pump, RUNS, selected, versionOf,
+  type Kafkajs, keyValueChunks, loadKafkajs, makeDataset, type Measured, type Measurement, PARTITIONS, printTable, processCpuSeconds, pump, RUNS, selected, versionOf,
   type Workload, workloadSelected,
 } from "./support.ts";
+import { Resident, RESIDENT_ROLE, serveJobs, warmUntilSteady } from "./resident.ts";
 
-const kafkajs = loadKafkajs();
+// The peers load on first use, so that a resident child loads only its own client's library.
+let kafkajs: Kafkajs | undefined;
 const RUN_TIMEOUT_MS = 180_000;
 let groupSerial = 0;
 const freshGroup = (client: string) => `bench-consume-${client}-${process.pid}-${Date.now().toString(36)}-${groupSerial++}`;
@@ -151,6 +153,7 @@ const tributary = (partitionMaxBytes?: number): Consume => async (topic, tally) 
 };
 
 const kafkajsConsume: Consume = async (topic, tally) => {
+  kafkajs ??= loadKafkajs();
   const client = new kafkajs.Kafka({ brokers: BROKERS, clientId: "bench-kafkajs", logLevel: kafkajs.logLevel.NOTHING });
   const consumer = client.consumer({ groupId: freshGroup("kafkajs") });
   consumer.on(consumer.events.FETCH_START, () => tally.start());
@@ -175,6 +178,7 @@ const kafkajsConsume: Consume = async (topic, tally) => {
 const FETCH_START_CHANNEL = "tracing:plt:kafka:consumer:fetches:start";
 
 const platformaticConsume: Consume = async (topic, tally) => {
+  const { Consumer: PlatformaticConsumer } = await import("@platformatic/kafka");
   const consumer = new PlatformaticConsumer({ groupId: freshGroup("platformatic"), clientId: "bench-platformatic", bootstrapBrokers: BROKERS });
   const onFetch = (context: unknown) => {
     if ((context as { client?: unknown }).client === consumer) tally.start();
@@ -298,22 +302,23 @@ interface Warm {
   expected: Expected;
 }
 
-/** A client of a section: one timed read of `topic`; `warmUp`, where it takes one, reads `warm` first. */
+/** A client of a section, made for it (`makeClient`) and closed after it. */
 interface Client {
   label: string;
-  measure: (label: string, topic: string, expected: Expected, warm: Warm) => Promise<Measurement>;
-  warmUp?: (label: string, warm: Warm) => Promise<unknown>;
+  /** Untimed reads before the section's rounds. */
+  warmUp?: (topic: string, expected: Expected, warm: Warm) => Promise<void>;
+  /** One timed read of `topic`. */
+  measure: (topic: string, expected: Expected) => Promise<Measurement>;
+  close?: () => Promise<void>;
 }
 
 /**
- * The Node clients by label. They share the bench's process, each reading the warm-up topic once
- * before the rounds. ISOLATE=1 runs every timed read in a new process of its own instead
- * (`isolated`): a child running this script reads the warm-up topic once, then the topic, and
- * reports the measurement. Neither is free of bias (bench/RESULTS.md, thirteenth session): in one
- * process the clients slow each other down (with every client in it, Tributary and kafkajs ran
- * 33-56 % slower than with only the two of them), and a new process starts with cold JIT and
- * WebAssembly tiers that one read of a tenth of the records does not warm (Tributary then ran
- * slower, kafkajs faster).
+ * The Node clients by label. By default each runs in a process of its own for the whole section
+ * (`residentClient`): it reads the topic untimed until its reads are steady, then the clients take
+ * turns. SHARED=1 runs them all in this process instead, each reading the warm-up topic once before
+ * the rounds, as every section of bench/RESULTS.md before the fourteenth did: there the clients
+ * slow each other down (thirteenth session: with every client in the process, Tributary and
+ * kafkajs ran 33-56 % slower than with only the two of them).
  */
 const NODE_CLIENTS: Record<string, Consume> = {
   "tributary": tributary(),
@@ -323,53 +328,46 @@ const NODE_CLIENTS: Record<string, Consume> = {
   "platformatic": platformaticConsume,
   "tributary group": tributaryGroup,
 };
-const ISOLATE = process.env.ISOLATE === "1";
-/** Set in a child process: the one read it does (see `isolated`). */
-const CHILD_JOB = process.env.BENCH_CONSUME_CHILD;
-const RESULT_PREFIX = "bench-consume-result ";
+const SHARED = process.env.SHARED === "1";
+const JAVA = "java ConsumerPerformance";
 
-/** A Node client's untimed read of the warm-up topic, in this process. */
-const warmRead = (label: string, warm: Warm) => run(label, NODE_CLIENTS[label]!, warm.topic, warm.expected);
-/** A Node client's timed read of `topic`, in this process. */
-const timedRead = (label: string, topic: string, expected: Expected) => profiled(label, () => run(label, NODE_CLIENTS[label]!, topic, expected));
+/** A Node client's read of `topic` in this process; profiled when `profile` and CPU_PROFILE names it. */
+const read = (label: string, topic: string, expected: Expected, profile: boolean) =>
+  profile ? profiled(label, () => run(label, NODE_CLIENTS[label]!, topic, expected)) : run(label, NODE_CLIENTS[label]!, topic, expected);
 
-const nodeClient = (label: string): Client => (ISOLATE ? { label, measure: isolated } : { label, measure: timedRead, warmUp: warmRead });
+function makeClient(label: string): Client {
+  if (label === JAVA) return { label, measure: (topic, expected) => javaConsume(label, topic, expected) };
+  if (!NODE_CLIENTS[label]) throw new Error(`no Node client labelled ${label}`);
+  if (SHARED) {
+    return {
+      label,
+      warmUp: async (_topic, _expected, warm) => void (await read(label, warm.topic, warm.expected, false)),
+      measure: (topic, expected) => read(label, topic, expected, true),
+    };
+  }
+  return residentClient(label);
+}
 
-interface ChildJob {
-  label: string;
+/** A job for a resident child: one read of `topic` by the client the child runs. */
+interface ReadJob {
   topic: string;
   expected: Expected;
-  warm: Warm;
+  profile: boolean;
 }
 
-/** One timed read by a Node client in a new process running this script (see `runChildJob`). */
-function isolated(label: string, topic: string, expected: Expected, warm: Warm): Promise<Measurement> {
-  const job: ChildJob = { label, topic, expected, warm };
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
-    env: { ...process.env, BENCH_CONSUME_CHILD: JSON.stringify(job) },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let out = "";
-  child.stdout.setEncoding("utf8");
-  child.stdout.on("data", (chunk: string) => (out += chunk));
-  return new Promise<Measurement>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => {
-      const lines = out.split("\n");
-      for (const line of lines) if (line !== "" && !line.startsWith(RESULT_PREFIX)) console.log(line);
-      const result = lines.find((line) => line.startsWith(RESULT_PREFIX));
-      if (code !== 0 || result === undefined) reject(new Error(`${label}: its process exited with ${code} without a result`));
-      else resolve(JSON.parse(result.slice(RESULT_PREFIX.length)) as Measurement);
-    });
-  });
-}
-
-/** In a child process: the warm-up read, then the timed one, whose measurement goes to stdout. */
-async function runChildJob(job: ChildJob): Promise<void> {
-  if (!NODE_CLIENTS[job.label]) throw new Error(`no Node client labelled ${job.label}`);
-  await warmRead(job.label, job.warm);
-  const measurement = await timedRead(job.label, job.topic, job.expected);
-  console.log(`${RESULT_PREFIX}${JSON.stringify(measurement)}`);
+/** A Node client in a process of its own (bench/resident.ts), warmed up on the topic itself until steady. */
+function residentClient(label: string): Client {
+  const child = Resident.start(label, new URL(import.meta.url));
+  const readThere = (topic: string, expected: Expected, profile: boolean) => child.request<Measurement>({ topic, expected, profile } satisfies ReadJob);
+  return {
+    label,
+    warmUp: async (topic, expected) => {
+      const times = await warmUntilSteady(async () => (await readThere(topic, expected, false)).seconds);
+      console.log(`  warm-up: ${label} ${times.map((s) => s.toFixed(2)).join(" ")} s`);
+    },
+    measure: (topic, expected) => readThere(topic, expected, true),
+    close: () => child.close(),
+  };
 }
 
 interface Section {
@@ -377,7 +375,8 @@ interface Section {
   prefix: string;
   /** Printed when the section starts. */
   about?: string;
-  clients: Client[];
+  /** Client labels (`makeClient`). */
+  clients: string[];
   peers: Record<string, string[]>;
   /** Whether the section reads this workload. */
   reads: (workload: Workload) => boolean;
@@ -387,7 +386,7 @@ const SECTIONS: Section[] = [
   {
     prefix: "",
     reads: () => true,
-    clients: [nodeClient("tributary"), nodeClient("tributary 8 MiB/partition"), nodeClient("kafkajs"), nodeClient("platformatic")],
+    clients: ["tributary", "tributary 8 MiB/partition", "kafkajs", "platformatic"],
     peers: { kafkajs: ["kafkajs"], platformatic: ["platformatic"] },
   },
   {
@@ -395,13 +394,8 @@ const SECTIONS: Section[] = [
     about: "consumer-group members, each in a fresh group from \"earliest\"; tributary group timed from its \"assigned\" event; " +
       "java: Kafka's ConsumerPerformance, a new JVM per run (no warm-up), its own fetch.time.ms",
     reads: (workload) => workload.valueBytes === 100,
-    clients: [
-      nodeClient("tributary group"),
-      nodeClient("kafkajs"),
-      nodeClient("platformatic"),
-      { label: "java ConsumerPerformance", measure: javaConsume },
-    ],
-    peers: { kafkajs: ["kafkajs"], platformatic: ["platformatic"], java: ["java ConsumerPerformance"] },
+    clients: ["tributary group", "kafkajs", "platformatic", JAVA],
+    peers: { kafkajs: ["kafkajs"], platformatic: ["platformatic"], java: [JAVA] },
   },
 ];
 
@@ -476,22 +470,26 @@ async function bench(workload: Workload): Promise<void> {
     })();
     const warm: Warm = { topic: warmTopic!, expected: warmExpected };
     for (const section of sections) {
-      const clients = section.clients.filter(({ label }) => selected(label));
       if (section.about) console.log(`\n${section.prefix}${workload.name}: ${section.about}`);
-      for (const { label, warmUp } of clients) await warmUp?.(label, warm);
+      const clients = section.clients.filter(selected).map(makeClient);
       const seconds: number[][] = clients.map(() => []);
       const cpu: number[][] = clients.map(() => []);
       const brokerCpu: number[][] = clients.map(() => []);
-      for (let round = 0; round < RUNS; round++) {
-        for (let k = 0; k < clients.length; k++) {
-          const which = (k + round) % clients.length;
-          const { label, measure } = clients[which]!;
-          const m = await measure(label, topic!, expected, warm);
-          seconds[which]!.push(m.seconds);
-          cpu[which]!.push(m.cpu);
-          brokerCpu[which]!.push(m.brokerCpu);
-          console.log(`  run ${round + 1}: ${label} ${m.seconds.toFixed(2)} s (CPU ${m.cpu.toFixed(2)} s, broker CPU ${m.brokerCpu.toFixed(1)} s)`);
+      try {
+        for (const { warmUp } of clients) await warmUp?.(topic!, expected, warm);
+        for (let round = 0; round < RUNS; round++) {
+          for (let k = 0; k < clients.length; k++) {
+            const which = (k + round) % clients.length;
+            const { label, measure } = clients[which]!;
+            const m = await measure(topic!, expected);
+            seconds[which]!.push(m.seconds);
+            cpu[which]!.push(m.cpu);
+            brokerCpu[which]!.push(m.brokerCpu);
+            console.log(`  run ${round + 1}: ${label} ${m.seconds.toFixed(2)} s (CPU ${m.cpu.toFixed(2)} s, broker CPU ${m.brokerCpu.toFixed(1)} s)`);
+          }
         }
+      } finally {
+        for (const client of clients) await client.close?.();
       }
       const rows: Measured[] = clients.map(({ label }, i) => ({ client: label, seconds: seconds[i]!, cpu: cpu[i]!, brokerCpu: brokerCpu[i]! }));
       printTable({ ...workload, name: `${section.prefix}${workload.name}` }, expected.bytes, rows, section.peers);
@@ -506,9 +504,17 @@ async function main(): Promise<void> {
   console.log(`tributary bench:consume on ${process.release.name} ${process.version} (${process.arch}), broker ${BROKERS[0]}`);
   console.log(`kafkajs ${versionOf("kafkajs")} (lz4: @2l/kafkajs-lz4 ${versionOf("@2l/kafkajs-lz4")}), @platformatic/kafka ${versionOf("@platformatic/kafka")}`);
   console.log(`each client reads the whole topic from offset 0; timed from its first Fetch to its last record; median of ${RUNS} runs after a warm-up`);
-  console.log("MB/s: 10^6 bytes of keys+values per second; CPU: this process's user+system time over the same span; broker: the broker JVM's");
+  console.log("MB/s: 10^6 bytes of keys+values per second; CPU: the client's process's user+system time over the same span; broker: the broker JVM's");
   for (const workload of ALL_WORKLOADS) await bench(workload);
 }
 
-if (CHILD_JOB) await runChildJob(JSON.parse(CHILD_JOB) as ChildJob);
-else await main();
+if (RESIDENT_ROLE !== undefined) {
+  const label = RESIDENT_ROLE;
+  if (!NODE_CLIENTS[label]) throw new Error(`no Node client labelled ${label}`);
+  serveJobs((job) => {
+    const { topic, expected, profile } = job as ReadJob;
+    return read(label, topic, expected, profile);
+  });
+} else {
+  await main();
+}
