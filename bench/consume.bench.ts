@@ -357,14 +357,11 @@ interface ReadJob {
 
 /** A Node client in a process of its own (bench/resident.ts), warmed up on the topic itself until steady. */
 function residentClient(label: string): Client {
-  const child = Resident.start(label, new URL(import.meta.url));
+  const child = new Resident(label, new URL(import.meta.url));
   const readThere = (topic: string, expected: Expected, profile: boolean) => child.request<Measurement>({ topic, expected, profile } satisfies ReadJob);
   return {
     label,
-    warmUp: async (topic, expected) => {
-      const times = await warmUntilSteady(async () => (await readThere(topic, expected, false)).seconds);
-      console.log(`  warm-up: ${label} ${times.map((s) => s.toFixed(2)).join(" ")} s`);
-    },
+    warmUp: (topic, expected) => warmUntilSteady(label, async () => (await readThere(topic, expected, false)).seconds),
     measure: (topic, expected) => readThere(topic, expected, true),
     close: () => child.close(),
   };

@@ -157,14 +157,11 @@ interface ProduceJob {
 }
 
 function residentRunner(label: string, workload: Workload): Runner {
-  const child = Resident.start(label, new URL(import.meta.url));
+  const child = new Resident(label, new URL(import.meta.url));
   const produceThere = (topic: string) => child.request<Measurement>({ workload, topic } satisfies ProduceJob);
   return {
     label,
-    warmUp: async (warmTopic) => {
-      const times = await warmUntilSteady(async () => (await produceThere(warmTopic)).seconds);
-      console.log(`  warm-up: ${label} ${times.map((s) => s.toFixed(2)).join(" ")} s`);
-    },
+    warmUp: (warmTopic) => warmUntilSteady(label, async () => (await produceThere(warmTopic)).seconds),
     timed: produceThere,
     close: () => child.close(),
   };

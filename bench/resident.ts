@@ -2,12 +2,12 @@
  * A process of its own for each client of a broker bench, kept for a whole section, so that no
  * client runs in a process another client has used (bench/RESULTS.md, thirteenth session: in one
  * shared process the clients slowed each other down by a third to a half) and none is timed cold
- * (a new process per run starts on V8's baseline tiers: fourteenth session).
+ * (fourteenth session: a client's first runs in a new process are its slowest, by up to 2×).
  *
- * The parent `Resident.start`s the bench script again with BENCH_RESIDENT set; that child calls
- * `serveJobs` and runs the jobs the parent sends over the IPC channel, one at a time, answering
- * each with its result or its error. The clients take turns: while one is timed, the others wait
- * idle in their own processes.
+ * The parent starts the bench script again (`new Resident`) with BENCH_RESIDENT set; that child
+ * calls `serveJobs` and runs the jobs the parent sends over the IPC channel, one at a time,
+ * answering each with its result or its error. The clients take turns: while one is timed, the
+ * others wait idle in their own processes.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -23,7 +23,8 @@ export class Resident {
   private serial = 0;
   private exited: Error | undefined;
 
-  private constructor(role: string, script: URL) {
+  /** Forks `script` (a bench script that calls `serveJobs` when RESIDENT_ROLE is set) for `role`. */
+  constructor(role: string, script: URL) {
     this.child = fork(fileURLToPath(script), [], {
       execArgv: process.execArgv,
       env: { ...process.env, BENCH_RESIDENT: role },
@@ -41,11 +42,6 @@ export class Resident {
       for (const waiter of this.pending.values()) waiter.reject(this.exited);
       this.pending.clear();
     });
-  }
-
-  /** Forks `script` (a bench script that calls `serveJobs` when RESIDENT_ROLE is set) for `role`. */
-  static start(role: string, script: URL): Resident {
-    return new Resident(role, script);
   }
 
   /** Runs `job` in the child; resolves with what its handler returned. */
@@ -69,7 +65,7 @@ export class Resident {
 
 /**
  * In a resident child: runs each job the parent sends with `handle`, one at a time and in order,
- * and replies with its result (structured-clonable) or its error. When the parent disconnects,
+ * and replies with its result (sent as JSON) or its error. When the parent disconnects,
  * runs `close` and exits.
  */
 export function serveJobs(handle: (job: unknown) => Promise<unknown>, close: () => Promise<void> = async () => {}): void {
@@ -99,15 +95,15 @@ const WARM_STEADY = 0.1;
 
 /**
  * Runs `once` (an untimed warm-up of what will be timed, returning its seconds) until the client
- * is steady: until a run's time is within 10 % of the previous run's, at least twice and at most
- * six times. Returns the times, for the log.
+ * `label` is steady: until a run's time is within 10 % of the previous run's, at least twice and
+ * at most six times. Logs the times.
  */
-export async function warmUntilSteady(once: () => Promise<number>): Promise<number[]> {
+export async function warmUntilSteady(label: string, once: () => Promise<number>): Promise<void> {
   const times: number[] = [];
   while (times.length < WARM_MAX) {
     times.push(await once());
     const n = times.length;
     if (n >= WARM_MIN && Math.abs(times[n - 1]! - times[n - 2]!) <= WARM_STEADY * times[n - 2]!) break;
   }
-  return times;
+  console.log(`  warm-up: ${label} ${times.map((s) => s.toFixed(2)).join(" ")} s`);
 }
