@@ -35,35 +35,51 @@ impl<'a> Reader<'a> {
         Ok(self.take(1)?[0] as i8)
     }
 
-    /// Zig-zag varint of at most 5 bytes (a Java `int`).
+    /// A zig-zag varint of at most 5 bytes (a Java `int`).
+    ///
+    /// Most of a record's varints (lengths, deltas) take one or two bytes: those are read inline,
+    /// the rest by an out-of-line loop. That loop is a free function given the position, not a
+    /// method: a `&mut self` call would make the reader's address escape, and the inlined record
+    /// loop would then keep its position in linear memory, loading and storing it on every read.
+    #[inline(always)]
     pub fn varint(&mut self) -> Result<i32, DecodeError> {
-        let raw = self.unsigned_varint(5)?;
+        if let Some(raw) = self.short_varint() {
+            return Ok(zigzag32(raw));
+        }
+        let (raw, next) = long_unsigned_varint(self.bytes, self.pos, 5)?;
         if raw > u32::MAX as u64 {
             return Err(DecodeError::BadVarint);
         }
-        let raw = raw as u32;
-        Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32))
+        self.pos = next;
+        Ok(zigzag32(raw as u32))
     }
 
-    /// Zig-zag varint of at most 10 bytes (a Java `long`).
+    /// A zig-zag varint of at most 10 bytes (a Java `long`); read as [`Self::varint`] reads.
+    #[inline(always)]
     pub fn varlong(&mut self) -> Result<i64, DecodeError> {
-        let raw = self.unsigned_varint(10)?;
+        if let Some(raw) = self.short_varint() {
+            return Ok(zigzag32(raw) as i64);
+        }
+        let (raw, next) = long_unsigned_varint(self.bytes, self.pos, 10)?;
+        self.pos = next;
         Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
     }
 
-    fn unsigned_varint(&mut self, max_bytes: usize) -> Result<u64, DecodeError> {
-        let mut value: u64 = 0;
-        for i in 0..max_bytes {
-            let Some(&byte) = self.bytes.get(self.pos) else {
-                return Err(DecodeError::RecordOverflow);
-            };
+    /// The unsigned value of a one- or two-byte varint at the cursor, which it then passes; `None`
+    /// (cursor unmoved) for anything else, including too few bytes: the general loop decides.
+    #[inline(always)]
+    fn short_varint(&mut self) -> Option<u32> {
+        let first = *self.bytes.get(self.pos)?;
+        if first < 0x80 {
             self.pos += 1;
-            value |= ((byte & 0x7f) as u64) << (7 * i);
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
+            return Some(first as u32);
         }
-        Err(DecodeError::BadVarint)
+        let second = *self.bytes.get(self.pos + 1)?;
+        if second < 0x80 {
+            self.pos += 2;
+            return Some((first & 0x7f) as u32 | (second as u32) << 7);
+        }
+        None
     }
 
     /// A varint length followed by that many bytes; -1 means null (`None`).
@@ -79,6 +95,29 @@ impl<'a> Reader<'a> {
         self.take(len as usize)?;
         Ok(Some((start, len as usize)))
     }
+}
+
+/// The unsigned varint of at most `max_bytes` bytes at `pos` in `bytes`, and the position after it.
+#[inline(never)]
+fn long_unsigned_varint(bytes: &[u8], mut pos: usize, max_bytes: usize) -> Result<(u64, usize), DecodeError> {
+    let mut value: u64 = 0;
+    for i in 0..max_bytes {
+        let Some(&byte) = bytes.get(pos) else {
+            return Err(DecodeError::RecordOverflow);
+        };
+        pos += 1;
+        value |= ((byte & 0x7f) as u64) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Ok((value, pos));
+        }
+    }
+    Err(DecodeError::BadVarint)
+}
+
+/// Zig-zag decoding of a value of at most 32 bits.
+#[inline(always)]
+fn zigzag32(raw: u32) -> i32 {
+    ((raw >> 1) as i32) ^ -((raw & 1) as i32)
 }
 
 pub fn write_varint(out: &mut Vec<u8>, value: i32) {
@@ -139,5 +178,27 @@ mod tests {
         assert_eq!(Reader::new(&[0x80]).varint(), Err(DecodeError::RecordOverflow));
         // 5 bytes whose value does not fit 32 bits.
         assert_eq!(Reader::new(&[0xff, 0xff, 0xff, 0xff, 0x7f]).varint(), Err(DecodeError::BadVarint));
+    }
+
+    #[test]
+    fn short_and_long_encodings_read_alike() {
+        // Values across the one-, two- and three-byte boundaries (±64, ±8192), back to back: each
+        // read returns its value and leaves the cursor at the next one, whichever path read it.
+        let values: Vec<i32> = (-70_000..70_000).step_by(7).chain([i32::MIN, i32::MAX, -8193, -8192, 8191, 8192, -65, -64, 63, 64]).collect();
+        let mut out = Vec::new();
+        for &v in &values {
+            write_varint(&mut out, v);
+            write_varlong(&mut out, v as i64 * 3);
+        }
+        let mut reader = Reader::new(&out);
+        for &v in &values {
+            assert_eq!(reader.varint(), Ok(v));
+            assert_eq!(reader.varlong(), Ok(v as i64 * 3));
+        }
+        assert_eq!(reader.remaining(), 0);
+        // A two-byte start cut after its first byte is truncated input, not a one-byte value.
+        assert_eq!(Reader::new(&[0x80]).varlong(), Err(DecodeError::RecordOverflow));
+        // A non-minimal encoding (a continuation into a zero byte) reads as its value.
+        assert_eq!(Reader::new(&[0x82, 0x00]).varint(), Ok(1));
     }
 }
