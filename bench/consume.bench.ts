@@ -8,7 +8,12 @@
  * to a 12-partition topic (and a tenth of it to a warm-up topic), untimed. Each Node client runs
  * in a process of its own for the section (bench/resident.ts), reads the topic untimed until its
  * reads are steady (within 10 % of the one before; 2 to 6 reads), then the clients take turns:
- * RUNS rounds, the clients' order rotating every round; the table shows the median. SHARED=1:
+ * RUNS rounds, the clients' order rotating every round. In its turn a client reads the topic twice,
+ * both timed: "after idle" (its process waited through the other clients' turns) and "steady"
+ * (straight after that read). Each gets a table of medians and ratios: while a Node process
+ * waits for several seconds, V8's memory reducer shrinks its heap, and the next read runs while
+ * the heap grows back (bench/RESULTS.md, sixteenth session), which a consumer under steady load
+ * never does. SHARED=1:
  * the Node clients share this process and read the warm-up topic once before the rounds instead
  * (the method of every section of bench/RESULTS.md before the fourteenth; see `NODE_CLIENTS`).
  *
@@ -52,7 +57,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createConsumer, createGroupConsumer, createProducer } from "../src/entry/node.ts";
 import {
-  ALL_WORKLOADS, brokerCpuSeconds, BROKERS, CHUNK, collectGarbage, committedOffsets, createTopics, type Dataset, deleteTopics, endOffsets, ensureBroker, INFLIGHT,
+  ALL_WORKLOADS, brokerCpuSeconds, BROKERS, CHUNK, committedOffsets, createTopics, type Dataset, deleteTopics, endOffsets, ensureBroker, INFLIGHT,
   type Kafkajs, keyValueChunks, loadKafkajs, makeDataset, type Measured, type Measurement, PARTITIONS, printTable, processCpuSeconds, pump, RUNS, selected, versionOf,
   type Workload, workloadSelected,
 } from "./support.ts";
@@ -305,6 +310,8 @@ interface Warm {
 /** A client of a section, made for it (`makeClient`) and closed after it. */
 interface Client {
   label: string;
+  /** A new process per read (Kafka's Java tool): nothing carries over, so one read stands for both. */
+  freshProcess?: boolean;
   /** Untimed reads before the section's rounds. */
   warmUp?: (topic: string, expected: Expected, warm: Warm) => Promise<void>;
   /** One timed read of `topic`. */
@@ -336,7 +343,7 @@ const read = (label: string, topic: string, expected: Expected, profile: boolean
   profile ? profiled(label, () => run(label, NODE_CLIENTS[label]!, topic, expected)) : run(label, NODE_CLIENTS[label]!, topic, expected);
 
 function makeClient(label: string): Client {
-  if (label === JAVA) return { label, measure: (topic, expected) => javaConsume(label, topic, expected) };
+  if (label === JAVA) return { label, freshProcess: true, measure: (topic, expected) => javaConsume(label, topic, expected) };
   if (!NODE_CLIENTS[label]) throw new Error(`no Node client labelled ${label}`);
   if (SHARED) {
     return {
@@ -436,8 +443,13 @@ async function fill(topic: string, workload: Workload, data: Dataset, count: num
   return { perPartition, total, bytes };
 }
 
+/**
+ * One timed read. No forced GC before it: each client has a process of its own, so the garbage a
+ * read collects is its own client's, as in any long-running consumer. A forced full GC after a
+ * wait shrinks V8's young generation to its minimum, and the read then runs while it grows back
+ * (bench/RESULTS.md, sixteenth session).
+ */
 async function run(label: string, consume: Consume, topic: string, expected: Expected): Promise<Measurement> {
-  collectGarbage();
   const tally = new Tally(label, expected);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -469,27 +481,32 @@ async function bench(workload: Workload): Promise<void> {
     for (const section of sections) {
       if (section.about) console.log(`\n${section.prefix}${workload.name}: ${section.about}`);
       const clients = section.clients.filter(selected).map(makeClient);
-      const seconds: number[][] = clients.map(() => []);
-      const cpu: number[][] = clients.map(() => []);
-      const brokerCpu: number[][] = clients.map(() => []);
+      const steady: Measured[] = clients.map(({ label }) => ({ client: label, seconds: [], cpu: [], brokerCpu: [] }));
+      const afterIdle: Measured[] = clients.map(({ label }) => ({ client: label, seconds: [], cpu: [], brokerCpu: [] }));
+      const record = (rows: Measured[], which: number, m: Measurement) => {
+        rows[which]!.seconds.push(m.seconds);
+        rows[which]!.cpu.push(m.cpu);
+        rows[which]!.brokerCpu.push(m.brokerCpu);
+      };
+      const shown = (m: Measurement) => `${m.seconds.toFixed(2)} s (CPU ${m.cpu.toFixed(2)} s, broker CPU ${m.brokerCpu.toFixed(1)} s)`;
       try {
         for (const { warmUp } of clients) await warmUp?.(topic!, expected, warm);
         for (let round = 0; round < RUNS; round++) {
           for (let k = 0; k < clients.length; k++) {
             const which = (k + round) % clients.length;
-            const { label, measure } = clients[which]!;
-            const m = await measure(topic!, expected);
-            seconds[which]!.push(m.seconds);
-            cpu[which]!.push(m.cpu);
-            brokerCpu[which]!.push(m.brokerCpu);
-            console.log(`  run ${round + 1}: ${label} ${m.seconds.toFixed(2)} s (CPU ${m.cpu.toFixed(2)} s, broker CPU ${m.brokerCpu.toFixed(1)} s)`);
+            const { label, measure, freshProcess } = clients[which]!;
+            const first = await measure(topic!, expected);
+            const second = freshProcess ? first : await measure(topic!, expected);
+            record(afterIdle, which, first);
+            record(steady, which, second);
+            console.log(`  run ${round + 1}: ${label} ${freshProcess ? shown(first) : `after idle ${shown(first)}, steady ${shown(second)}`}`);
           }
         }
       } finally {
         for (const client of clients) await client.close?.();
       }
-      const rows: Measured[] = clients.map(({ label }, i) => ({ client: label, seconds: seconds[i]!, cpu: cpu[i]!, brokerCpu: brokerCpu[i]! }));
-      printTable({ ...workload, name: `${section.prefix}${workload.name}` }, expected.bytes, rows, section.peers);
+      printTable({ ...workload, name: `${section.prefix}${workload.name}, steady` }, expected.bytes, steady, section.peers);
+      printTable({ ...workload, name: `${section.prefix}${workload.name}, after idle` }, expected.bytes, afterIdle, section.peers);
     }
   } finally {
     await deleteTopics([topic!, warmTopic!]);
@@ -501,6 +518,7 @@ async function main(): Promise<void> {
   console.log(`tributary bench:consume on ${process.release.name} ${process.version} (${process.arch}), broker ${BROKERS[0]}`);
   console.log(`kafkajs ${versionOf("kafkajs")} (lz4: @2l/kafkajs-lz4 ${versionOf("@2l/kafkajs-lz4")}), @platformatic/kafka ${versionOf("@platformatic/kafka")}`);
   console.log(`each client reads the whole topic from offset 0; timed from its first Fetch to its last record; median of ${RUNS} runs after a warm-up`);
+  console.log("each run: a read after the client's process waited through the others' turns (\"after idle\"), then one straight after it (\"steady\")");
   console.log("MB/s: 10^6 bytes of keys+values per second; CPU: the client's process's user+system time over the same span; broker: the broker JVM's");
   for (const workload of ALL_WORKLOADS) await bench(workload);
 }

@@ -68,8 +68,9 @@ export function makeRecords(rand: () => number, valueBytes: number, count: numbe
   return records;
 }
 
-// A GC between measurements, outside the timed part, so one contender's garbage is not collected
-// on another's clock.
+// A GC between measurements, outside the timed part, so that garbage made before a measurement
+// (one contender's, or the bench's own set-up) is not collected on its clock. bench:consume does
+// not use it: see `run` there.
 setFlagsFromString("--expose-gc");
 export const collectGarbage = runInNewContext("gc") as () => void;
 
