@@ -15,7 +15,8 @@
  * the heap grows back (bench/RESULTS.md, sixteenth session), which a consumer under steady load
  * never does. SHARED=1:
  * the Node clients share this process and read the warm-up topic once before the rounds instead
- * (the method of every section of bench/RESULTS.md before the fourteenth; see `NODE_CLIENTS`).
+ * (the method of every section of bench/RESULTS.md before the fourteenth; see `NODE_CLIENTS`);
+ * there "after idle" follows the other clients' reads in the same process.
  *
  * Timed from the client's first Fetch request to its last record: kafkajs's FETCH_START
  * instrumentation event, @platformatic/kafka's `plt:kafka:consumer:fetches` diagnostics channel,
