@@ -58,7 +58,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createConsumer, createGroupConsumer, createProducer } from "../src/entry/node.ts";
 import {
-  ALL_WORKLOADS, brokerCpuSeconds, BROKERS, CHUNK, committedOffsets, createTopics, type Dataset, deleteTopics, endOffsets, ensureBroker, INFLIGHT,
+  ALL_WORKLOADS, brokerCpuSeconds, BROKERS, CHUNK, committedOffsets, createTopics, type Dataset, deleteTopics, describeMeasurement, endOffsets, ensureBroker, INFLIGHT,
   type Kafkajs, keyValueChunks, loadKafkajs, makeDataset, type Measured, type Measurement, PARTITIONS, printTable, processCpuSeconds, pump, RUNS, selected, versionOf,
   type Workload, workloadSelected,
 } from "./support.ts";
@@ -482,14 +482,14 @@ async function bench(workload: Workload): Promise<void> {
     for (const section of sections) {
       if (section.about) console.log(`\n${section.prefix}${workload.name}: ${section.about}`);
       const clients = section.clients.filter(selected).map(makeClient);
-      const steady: Measured[] = clients.map(({ label }) => ({ client: label, seconds: [], cpu: [], brokerCpu: [] }));
-      const afterIdle: Measured[] = clients.map(({ label }) => ({ client: label, seconds: [], cpu: [], brokerCpu: [] }));
-      const record = (rows: Measured[], which: number, m: Measurement) => {
-        rows[which]!.seconds.push(m.seconds);
-        rows[which]!.cpu.push(m.cpu);
-        rows[which]!.brokerCpu.push(m.brokerCpu);
+      const noRows = (): Measured[] => clients.map(({ label }) => ({ client: label, seconds: [], cpu: [], brokerCpu: [] }));
+      const steady = noRows();
+      const afterIdle = noRows();
+      const record = (row: Measured, m: Measurement) => {
+        row.seconds.push(m.seconds);
+        row.cpu.push(m.cpu);
+        row.brokerCpu.push(m.brokerCpu);
       };
-      const shown = (m: Measurement) => `${m.seconds.toFixed(2)} s (CPU ${m.cpu.toFixed(2)} s, broker CPU ${m.brokerCpu.toFixed(1)} s)`;
       try {
         for (const { warmUp } of clients) await warmUp?.(topic!, expected, warm);
         for (let round = 0; round < RUNS; round++) {
@@ -498,9 +498,10 @@ async function bench(workload: Workload): Promise<void> {
             const { label, measure, freshProcess } = clients[which]!;
             const first = await measure(topic!, expected);
             const second = freshProcess ? first : await measure(topic!, expected);
-            record(afterIdle, which, first);
-            record(steady, which, second);
-            console.log(`  run ${round + 1}: ${label} ${freshProcess ? shown(first) : `after idle ${shown(first)}, steady ${shown(second)}`}`);
+            record(afterIdle[which]!, first);
+            record(steady[which]!, second);
+            const shown = freshProcess ? describeMeasurement(first) : `after idle ${describeMeasurement(first)}, steady ${describeMeasurement(second)}`;
+            console.log(`  run ${round + 1}: ${label} ${shown}`);
           }
         }
       } finally {

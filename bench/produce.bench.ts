@@ -25,7 +25,7 @@
  */
 import { createProducer } from "../src/entry/node.ts";
 import {
-  BROKERS, CHUNK, collectGarbage, createTopics, type Dataset, deleteTopics, ensureBroker, endOffsets, INFLIGHT, type Kafkajs, kafkajsCompression,
+  BROKERS, CHUNK, collectGarbage, createTopics, type Dataset, deleteTopics, describeMeasurement, ensureBroker, endOffsets, INFLIGHT, type Kafkajs, kafkajsCompression,
   keyValueChunks, loadKafkajs, makeDataset, measure, type Measured, type Measurement, printTable, pump, RUNS, selected, versionOf, type Workload, WORKLOADS,
 } from "./support.ts";
 import { Resident, RESIDENT_ROLE, serveJobs, warmUntilSteady } from "./resident.ts";
@@ -225,7 +225,7 @@ async function bench(workload: Workload): Promise<void> {
         seconds[which]!.push(m.seconds);
         cpu[which]!.push(m.cpu);
         brokerCpu[which]!.push(m.brokerCpu);
-        console.log(`  run ${run + 1}: ${runner.label} ${m.seconds.toFixed(2)} s (CPU ${m.cpu.toFixed(2)} s, broker CPU ${m.brokerCpu.toFixed(1)} s)`);
+        console.log(`  run ${run + 1}: ${runner.label} ${describeMeasurement(m)}`);
       }
     }
   } finally {

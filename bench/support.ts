@@ -344,6 +344,11 @@ export interface Measurement {
   brokerCpu: number;
 }
 
+/** A measurement as the benches log each run: "1.23 s (CPU 1.50 s, broker CPU 0.1 s)". */
+export function describeMeasurement(m: Measurement): string {
+  return `${m.seconds.toFixed(2)} s (CPU ${m.cpu.toFixed(2)} s, broker CPU ${m.brokerCpu.toFixed(1)} s)`;
+}
+
 /** Runs `work` and returns its wall-clock seconds and the CPU seconds of this process and of the broker. */
 export async function measure(work: () => Promise<unknown>): Promise<Measurement> {
   const broker0 = brokerCpuSeconds();
